@@ -70,11 +70,15 @@ def open_text(path: Path):
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """``(line_number, line)`` pairs, 1-based, without the trailing newline."""
+    """``(line_number, line)`` pairs, 1-based, without the trailing newline.
+
+    Byte-order marks are dropped wherever they occur: some files carry stray ones mid-file (WNUT-17
+    dev has a line holding only U+FEFF), and they are never content.
+    """
     try:
         with open_text(path) as f:
             for number, line in enumerate(f, 1):
-                yield number, line.rstrip("\n")
+                yield number, line.rstrip("\n").replace("\ufeff", "")
     except UnicodeDecodeError as exc:
         raise DataError(path, 0, f"not UTF-8 text: {exc}") from None
     except (OSError, EOFError) as exc:

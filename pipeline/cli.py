@@ -1,1 +1,96 @@
-def main(): pass
+"""``adelie STAGE --config RECIPE [--data-root DIR] [--output DIR] [key=value ...]``.
+
+Every stage follows that one convention. A stage is a module of :mod:`pipeline.stages` exposing
+``STAGE``: its name, help, config dataclass and ``run(config, args)``; dotted ``key=value`` overrides
+patch the recipe, and a key the stage does not know is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pipeline.config import ConfigError, describe, load_config, parse_overrides, read_recipe
+
+STAGE_MODULES = ("corpora",)
+
+EPILOG = """\
+Every stage reads one recipe (a YAML file with one section per stage) and takes overrides as
+dotted key=value pairs, e.g. `seed=3` or `corpora.roles=[train]`. Unknown keys are an error.
+Data is read from --data-root, else $ADELIE_DATA_ROOT, else ../shared/data.
+"""
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    help: str
+    config: type
+    run: Callable[[Any, argparse.Namespace], int]
+    description: str = ""
+    targets: str = ""
+    """What bare (non key=value) words name for this stage, e.g. dataset names; empty: none allowed."""
+    add_arguments: Callable[[argparse.ArgumentParser], None] = field(default=lambda parser: None)
+
+
+def stages() -> dict[str, Stage]:
+    found = {}
+    for name in STAGE_MODULES:
+        stage = importlib.import_module(f"pipeline.stages.{name}").STAGE
+        found[stage.name] = stage
+    return found
+
+
+def build_parser(all_stages: dict[str, Stage]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="adelie",
+        description="Align a base LLM into an information-extraction specialist, one stage at a time.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
+    for stage in all_stages.values():
+        p = sub.add_parser(
+            stage.name,
+            help=stage.help,
+            description=stage.description or stage.help,
+            epilog=f"recipe keys (section `{stage.name}:`):\n{describe(stage.config)}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        stage.add_arguments(p)
+        p.add_argument("--config", metavar="RECIPE", help="recipe YAML (see recipes/)")
+        p.add_argument("--data-root", metavar="DIR", help="raw datasets (default: $ADELIE_DATA_ROOT or ../shared/data)")
+        p.add_argument("--output", metavar="DIR", help="where the stage writes its results")
+        p.add_argument(
+            "overrides", nargs="*", metavar="key=value",
+            help="recipe overrides, dotted keys" + (f"; {stage.targets}" if stage.targets else ""),
+        )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    all_stages = stages()
+    parser = build_parser(all_stages)
+    args = parser.parse_args(argv)
+    stage = all_stages[args.stage]
+    args.targets = [word for word in args.overrides if "=" not in word]
+    try:
+        if args.targets and not stage.targets:
+            raise ConfigError(f"unexpected argument {args.targets[0]!r}: overrides are key=value")
+        overrides = parse_overrides([word for word in args.overrides if "=" in word])
+        if args.data_root:
+            overrides["data_root"] = args.data_root
+        if args.output:
+            overrides["output"] = args.output
+        config = load_config(stage.config, stage.name, read_recipe(args.config), overrides, tuple(all_stages))
+    except ConfigError as exc:
+        print(f"adelie {stage.name}: {exc}", file=sys.stderr)
+        return 2
+    return stage.run(config, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
