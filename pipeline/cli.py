@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipeline.config import ConfigError, describe, load_config, parse_overrides, read_recipe
 
-STAGE_MODULES = ("corpora",)
+STAGE_ORDER = ("corpora", "instruct", "expand", "explain", "translate", "mix", "sft", "sample", "feedback",
+               "dpo", "eval", "score", "report", "run", "seqlabel")
 
 EPILOG = """\
 Every stage reads one recipe (a YAML file with one section per stage) and takes overrides as
@@ -37,11 +39,16 @@ class Stage:
 
 
 def stages() -> dict[str, Stage]:
+    """Every module of :mod:`pipeline.stages` with a ``STAGE``, in pipeline order."""
+    import pipeline.stages
+
     found = {}
-    for name in STAGE_MODULES:
-        stage = importlib.import_module(f"pipeline.stages.{name}").STAGE
-        found[stage.name] = stage
-    return found
+    for module in pkgutil.iter_modules(pipeline.stages.__path__):
+        stage = getattr(importlib.import_module(f"pipeline.stages.{module.name}"), "STAGE", None)
+        if stage is not None:
+            found[stage.name] = stage
+    order = {name: i for i, name in enumerate(STAGE_ORDER)}
+    return dict(sorted(found.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 def build_parser(all_stages: dict[str, Stage]) -> argparse.ArgumentParser:
