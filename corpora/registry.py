@@ -2,7 +2,9 @@
 
 Each ``corpora/datasets/*.yaml`` file is a list of dataset entries (one family per file). An entry
 names its task, role, split files (globs relative to the data root), adapter, the raw → readable label
-names, licence and source; ``corpora/guidelines/<name>.yaml`` holds its per-label guidelines.
+names, licence and source; ``corpora/guidelines/<name>.yaml`` holds its per-label guidelines, unless
+the entry's ``guidelines: <other dataset>`` shares that dataset's file (two views of one corpus, or
+two corpora with the same label set).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class DatasetSpec:
     expected: dict[str, int] = field(default_factory=dict)
     """Record counts per split as SOURCES.md states them (checked by the tests)."""
     description: str = ""
+    guidelines_from: str = ""
+    """YAML key ``guidelines``: the dataset whose guideline file this one shares (default: its own)."""
 
     @property
     def label_set(self) -> LabelSet:
@@ -71,6 +75,23 @@ class DatasetSpec:
             return self.labels[raw]
         except KeyError:
             raise ValueError(f"label {raw!r} is not in the registry's label set of {self.name}") from None
+
+    def readable_role(self, event_type: str, raw_role: str) -> str:
+        """The readable name of an argument role, which must be declared for the (readable) event type.
+
+        Raw roles map through ``options.role_names`` when the entry has one; without it they are
+        already readable. An unknown or undeclared role is an error the caller locates.
+        """
+        role_names = self.options.get("role_names")
+        if role_names is None:
+            role = raw_role
+        elif raw_role in role_names:
+            role = role_names[raw_role]
+        else:
+            raise ValueError(f"role {raw_role!r} is not in options.role_names of {self.name}")
+        if role not in self.roles.get(event_type, ()):
+            raise ValueError(f"role {role!r} is not declared for event type {event_type!r} in {self.name}")
+        return role
 
     def files(self, split: str, data_root: Path) -> list[Path]:
         """Resolve a split's globs; a glob that matches nothing is a :class:`DataError`."""
@@ -88,7 +109,7 @@ class DatasetSpec:
         yield from ADAPTERS[self.adapter](self, split, self.files(split, root))
 
     def guidelines(self) -> dict[str, Guideline]:
-        return load_guidelines(self.name)
+        return load_guidelines(self.guidelines_from or self.name)
 
 
 @cache
@@ -132,6 +153,7 @@ def _spec_from_yaml(entry: dict[str, Any], origin: Path) -> DatasetSpec:
             splits=splits,
             roles=roles,
             labels={str(k): str(v) for k, v in labels.items()},
+            guidelines_from=entry.pop("guidelines", ""),
             **entry,
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -152,6 +174,14 @@ def registry() -> dict[str, DatasetSpec]:
             if spec.adapter not in ADAPTERS:
                 raise ValueError(f"{path}: dataset {spec.name!r} uses unknown adapter {spec.adapter!r}")
             specs[spec.name] = spec
+    for spec in specs.values():
+        owner = specs.get(spec.guidelines_from)
+        # One step only: the dataset named must hold its own guideline file.
+        if spec.guidelines_from and (owner is None or owner.guidelines_from):
+            raise ValueError(
+                f"dataset {spec.name!r} takes its guidelines from {spec.guidelines_from!r}, "
+                "which is not a registered dataset with guidelines of its own"
+            )
     return specs
 
 

@@ -7,13 +7,13 @@ DiscoverVulnerability, PatchVulnerability), a ``nugget`` (the trigger) and ``arg
 realis information are not used.
 
 A record is one sentence-sized unit, not a document: CASIE articles run to thousands of characters,
-too long for one training example. Units come from :func:`sentence_spans` (punctuation-based, see
-there), with a safeguard: the document is never cut inside an annotated nugget or argument, so
-every span lies whole inside one unit and offsets stay exact (on this corpus the safeguard never
-has to act). Units without events are kept as negative examples. An event belongs to the unit of
-its nugget; its arguments in other sentences are dropped and logged (749 of 22,700, 3.3%). Repeated
-(role, span) arguments of an event are kept once. One "train" split reads all 1,000 files: 15,965
-units, 6,035 of them with events (8,484 events).
+too long for one training example. Units come from :func:`corpora.text.sentence_spans`
+(punctuation-based, see there), with a safeguard: the document is never cut inside an annotated
+nugget or argument, so every span lies whole inside one unit and offsets stay exact (on this corpus
+the safeguard never has to act). Units without events are kept as negative examples. An event
+belongs to the unit of its nugget; its arguments in other sentences are dropped and logged (749 of
+22,700, 3.3%). Repeated (role, span) arguments of an event are kept once. One "train" split reads
+all 1,000 files: 15,965 units, 6,035 of them with events (8,484 events).
 
 Offset repair: in 32 files the annotation tool's offsets are shifted by a constant against
 ``content`` (-1 in 30 files, -2 in ``996.json``, -12 in ``999.json``). A span whose offsets do not
@@ -27,59 +27,21 @@ Files are single-line JSON, so problems are reported at line 1 (or the JSON deco
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from corpora.base import adapter, located, read_json
 from corpora.registry import DatasetSpec
+from corpora.text import sentence_spans
 from pipeline.records import Annotations, Argument, Event, Record
 
 log = logging.getLogger(__name__)
 
 _MAX_SHIFT = 16  # the largest misalignment in the corpus is 12 characters
 
-# Words that end with a full stop without ending the sentence (checked lowercase, without the stop).
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st jr sr inc corp co ltd no vs etc gov sen rep gen col lt sgt capt "
-    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m".split()
-)
-# Sentence-final punctuation (with closing quotes/brackets) then whitespace and a capital, digit or
-# opening quote; or a line break.
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n\s*")
-_LAST_WORD = re.compile(r"[\w.]*$")
-
 # A located event: (nugget start, nugget text, readable type, [(argument start, text, role)]).
 _Located = tuple[int, str, str, list[tuple[int, str, str]]]
-
-
-def sentence_spans(text: str, protected: Iterable[tuple[int, int]] = ()) -> list[tuple[int, int]]:
-    """``[start, end)`` of each sentence of ``text``, whitespace-trimmed, empty ones left out.
-
-    A simple rule-based splitter: a sentence ends at ``.``, ``!`` or ``?`` followed by whitespace
-    and a capitalised word (unless the stop ends a known abbreviation or a single-capital initial),
-    or at a line break. No cut is made strictly inside a ``protected`` span.
-    """
-    protected = list(protected)
-    cuts = [0]
-    for match in _BOUNDARY.finditer(text):
-        if match.group().startswith("."):
-            word = _LAST_WORD.search(text, 0, match.start()).group()
-            if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
-                continue
-        cut = match.end()
-        if not any(start < cut < end for start, end in protected):
-            cuts.append(cut)
-    cuts.append(len(text))
-    spans = []
-    for start, end in zip(cuts, cuts[1:]):
-        chunk = text[start:end]
-        stripped = chunk.strip()
-        if stripped:
-            left = start + len(chunk) - len(chunk.lstrip())
-            spans.append((left, left + len(stripped)))
-    return spans
 
 
 def _locate(content: str, span: dict[str, Any]) -> int | None:
@@ -99,7 +61,6 @@ def _locate(content: str, span: dict[str, Any]) -> int | None:
 def _events(doc: dict[str, Any], spec: DatasetSpec, path: Path) -> list[_Located]:
     """Every event whose nugget can be located, with its located arguments."""
     content = doc["content"]
-    role_names = spec.options["role_names"]
     events = []
     for hopper in doc["cyberevent"].get("hopper", []):
         for event in hopper["events"]:
@@ -111,12 +72,7 @@ def _events(doc: dict[str, Any], spec: DatasetSpec, path: Path) -> list[_Located
                 continue
             arguments = []
             for arg in event.get("argument", []):
-                raw_role = arg["role"]["type"]
-                if raw_role not in role_names:
-                    raise ValueError(f"role {raw_role!r} has no readable name in the registry")
-                role = role_names[raw_role]
-                if role not in spec.roles[event_type]:
-                    raise ValueError(f"role {role!r} is not declared for {event_type!r}")
+                role = spec.readable_role(event_type, arg["role"]["type"])
                 arg_start = _locate(content, arg)
                 if arg_start is None:
                     log.info("%s: dropped argument %s: %r not found", path, arg["index"], arg["text"])

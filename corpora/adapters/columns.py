@@ -13,7 +13,8 @@ from pathlib import Path
 
 from corpora.base import DataError, adapter, located, read_blocks
 from corpora.registry import DatasetSpec
-from pipeline.records import Annotations, Entity, Record
+from corpora.text import entities_from_tokens
+from pipeline.records import Annotations, Record
 
 
 def bio_spans(tags: list[str]) -> list[tuple[int, int, str]]:
@@ -31,25 +32,6 @@ def bio_spans(tags: list[str]) -> list[tuple[int, int, str]]:
         if prefix == "B" or (prefix == "I" and not continues):
             start, current = i, label
     return spans
-
-
-def entities_from_tokens(tokens: list[str], spans, readable) -> tuple[str, tuple[Entity, ...]]:
-    """Space-joined text and entities with character offsets into it."""
-    offsets, pos = [], 0
-    for token in tokens:
-        offsets.append(pos)
-        pos += len(token) + 1
-    text = " ".join(tokens)
-    entities = tuple(
-        Entity(
-            text=" ".join(tokens[s:e]),
-            type=readable(label),
-            start=offsets[s],
-            end=offsets[e - 1] + len(tokens[e - 1]),
-        )
-        for s, e, label in spans
-    )
-    return text, entities
 
 
 @adapter("bio_columns")

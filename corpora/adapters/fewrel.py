@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpora.adapters.columns import entities_from_tokens
 from corpora.base import adapter, located, read_json_object
 from corpora.registry import DatasetSpec
+from corpora.text import entities_from_tokens
 from pipeline.records import Annotations, Record, Relation
 
 

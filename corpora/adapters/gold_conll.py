@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from corpora.adapters.columns import entities_from_tokens
 from corpora.base import DataError, adapter, located, read_lines
 from corpora.registry import DatasetSpec
+from corpora.text import entities_from_tokens
 from pipeline.records import Annotations, Record
 
 INDEX, WORD, NER = 2, 3, 10  # 0-based columns: word index in the sentence, word, entity bracket

@@ -8,9 +8,9 @@ eventID="e45">``; its ``<EVENT eid="e45">`` inside ``<TEXT>`` gives the mention.
 ``<TEXT>`` with its markup removed.
 
 A record is one pair: ``text`` is the sentence(s) from the one holding the earlier event to the one
-holding the later (sentences from :func:`corpora.adapters.casie.sentence_spans`: a full stop, ``!``
-or ``?`` before a capitalised word, or a line break), ``given.events`` the two mentions in MATRES
-order (eiid1 first) with type ``event`` (MATRES has no event types), and ``gold.event_relations``
+holding the later (sentences from :func:`corpora.text.sentence_spans`: a full stop, ``!`` or ``?``
+before a capitalised word, or a line break), ``given.events`` the two mentions in MATRES order
+(eiid1 first) with type ``event`` (MATRES has no event types), and ``gold.event_relations``
 one relation ``word1 --type--> word2``. ``<EVENT>`` text padded with spaces (e.g. "  Taking") is
 trimmed.
 
@@ -30,9 +30,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpora.adapters.casie import sentence_spans
 from corpora.base import DataError, adapter, located, read_lines
 from corpora.registry import DatasetSpec
+from corpora.text import sentence_spans
 from pipeline.records import Annotations, Event, EventRelation, Record
 
 log = logging.getLogger(__name__)

@@ -13,27 +13,8 @@ from pathlib import Path
 
 from corpora.base import adapter, located, read_json_array
 from corpora.registry import DatasetSpec
+from corpora.text import char_offsets, token_span
 from pipeline.records import Annotations, Event, Record
-
-
-def char_offsets(tokens: list[str]) -> list[int]:
-    """Start of each token in ``" ".join(tokens)``, then one past the text's end.
-
-    The sentinel makes ``offsets[end] - 1`` the end of token ``end - 1`` for any span ``[start, end)``.
-    """
-    offsets, pos = [], 0
-    for token in tokens:
-        offsets.append(pos)
-        pos += len(token) + 1
-    offsets.append(pos)
-    return offsets
-
-
-def token_span(tokens: list[str], offsets: list[int], start: int, end: int) -> tuple[str, int, int]:
-    """Text and character span of tokens ``[start, end)`` in the space-joined text."""
-    if not 0 <= start < end <= len(tokens):
-        raise ValueError(f"token span [{start}, {end}) is outside the {len(tokens)} tokens")
-    return " ".join(tokens[start:end]), offsets[start], offsets[end] - 1
 
 
 @adapter("maven_ed")

@@ -46,14 +46,13 @@ def _fragments(span: dict[str, Any]) -> Iterator[tuple[str, int]]:
         yield from zip(mention_texts, mention_starts)
 
 
-def _arguments(event: dict[str, Any], role_names: dict[str, str]) -> tuple[Argument, ...]:
+def _arguments(event: dict[str, Any], event_type: str, spec: DatasetSpec) -> tuple[Argument, ...]:
     found: dict[tuple[str, int, int], Argument] = {}
 
     def add(raw_role: str, span: dict[str, Any]) -> None:
-        if raw_role not in role_names:
-            raise ValueError(f"argument {raw_role!r} has no readable role name in the registry")
+        role = spec.readable_role(event_type, raw_role)
         for text, start in _fragments(span):
-            arg = Argument(role=role_names[raw_role], text=text, start=start, end=start + len(text))
+            arg = Argument(role=role, text=text, start=start, end=start + len(text))
             found.setdefault((arg.role, start, arg.end), arg)
 
     for key, value in event.items():
@@ -72,11 +71,7 @@ def _event(event: dict[str, Any], spec: DatasetSpec) -> Event:
     (trigger, start), *rest = _fragments(event["Trigger"])
     if rest:
         raise ValueError(f"trigger of {event['event_id']} has more than one span")
-    arguments = _arguments(event, spec.options["role_names"])
-    allowed = spec.roles[event_type]
-    for arg in arguments:
-        if arg.role not in allowed:
-            raise ValueError(f"role {arg.role!r} is not declared for {event_type!r}")
+    arguments = _arguments(event, event_type, spec)
     return Event(trigger=trigger, type=event_type, start=start, end=start + len(trigger), arguments=arguments)
 
 

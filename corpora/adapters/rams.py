@@ -19,9 +19,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpora.adapters.maven import char_offsets, token_span
 from corpora.base import adapter, located, read_jsonl
 from corpora.registry import DatasetSpec
+from corpora.text import char_offsets, token_span
 from pipeline.records import Annotations, Argument, Event, Record
 
 _ROLE = re.compile(r"evt\d+arg\d+(\w+)")
@@ -29,12 +29,9 @@ _ROLE = re.compile(r"evt\d+arg\d+(\w+)")
 
 def _role(raw: str, event_type: str, spec: DatasetSpec) -> str:
     match = _ROLE.fullmatch(raw)
-    if match is None or match.group(1) not in spec.options["role_names"]:
-        raise ValueError(f"role {raw!r} has no readable name in the registry")
-    role = spec.options["role_names"][match.group(1)]
-    if role not in spec.roles[event_type]:
-        raise ValueError(f"role {role!r} is not declared for {event_type!r}")
-    return role
+    if match is None:
+        raise ValueError(f"role {raw!r} is not of the form evtNNNargNN<role>")
+    return spec.readable_role(event_type, match.group(1))
 
 
 @adapter("rams")

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpora.adapters.columns import entities_from_tokens
 from corpora.base import DataError, adapter, located, read_json_array
 from corpora.registry import DatasetSpec
+from corpora.text import entities_from_tokens
 from pipeline.records import Annotations, Entity, Record, Relation
 
 
@@ -40,13 +40,8 @@ def _entities(spec: DatasetSpec, item: dict) -> tuple[str, tuple[Entity, ...]]:
             raise ValueError(f"entity type {raw!r} is not in options.entity_types of {spec.name}")
         return types[raw]
 
-    spans = []
-    for entity in item["entities"]:
-        start, end = entity["start"], entity["end"]
-        if not 0 <= start < end <= len(tokens):
-            raise ValueError(f"entity span [{start}, {end}) is not inside the {len(tokens)} tokens")
-        spans.append((start, end, entity["type"]))
-    return entities_from_tokens(tokens, spans, readable)
+    spans = [(entity["start"], entity["end"], entity["type"]) for entity in item["entities"]]
+    return entities_from_tokens(tokens, spans, readable)  # checks the spans lie in the tokens
 
 
 def _relation(spec: DatasetSpec, entities: tuple[Entity, ...], raw: dict) -> Relation:

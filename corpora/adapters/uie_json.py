@@ -58,10 +58,9 @@ def _event(spec: DatasetSpec, text: str, raw: dict) -> Event:
     event_type = spec.readable(raw["event_type"])
     arguments = []
     for arg in raw["args"]:
-        if arg["role"] not in spec.roles.get(event_type, ()):
-            raise ValueError(f"role {arg['role']!r} is not declared for event type {event_type!r}")
+        role = spec.readable_role(event_type, arg["role"])  # already readable: no options.role_names
         start, end = char_span(text, arg)
-        arguments.append(Argument(role=arg["role"], text=arg["text"], start=start, end=end))
+        arguments.append(Argument(role=role, text=arg["text"], start=start, end=end))
     start, end = char_span(text, raw["trigger"])
     return Event(trigger=raw["trigger"]["text"], type=event_type, start=start, end=end, arguments=tuple(arguments))
 

@@ -34,9 +34,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from corpora.adapters.maven import char_offsets, token_span
 from corpora.base import adapter, located, read_jsonl
 from corpora.registry import DatasetSpec
+from corpora.text import char_offsets, token_span
 from pipeline.records import Annotations, Argument, Event, Record
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,6 @@ def read_wikievents_ed(spec: DatasetSpec, split: str, paths: list[Path]) -> Iter
 @adapter("wikievents_eae")
 def read_wikievents_eae(spec: DatasetSpec, split: str, paths: list[Path]) -> Iterator[Record]:
     size = spec.options.get("window", 1)
-    role_names = spec.options["role_names"]
     index = dropped = total = 0
     for path in paths:
         for line_no, doc in read_jsonl(path):
@@ -150,11 +149,7 @@ def read_wikievents_eae(spec: DatasetSpec, split: str, paths: list[Path]) -> Ite
                     arguments = []
                     for arg in mention["arguments"]:
                         total += 1
-                        if arg["role"] not in role_names:
-                            raise ValueError(f"role {arg['role']!r} has no readable name in the registry")
-                        role = role_names[arg["role"]]
-                        if role not in spec.roles[event_type]:
-                            raise ValueError(f"role {role!r} is not declared for {event_type!r}")
+                        role = spec.readable_role(event_type, arg["role"])
                         entity = entities[arg["entity_id"]]
                         start, end = _checked_span(entity, bounds)
                         if not window.contains(start, end):

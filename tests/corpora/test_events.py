@@ -8,9 +8,9 @@ from functools import cache
 
 import pytest
 
-from corpora.adapters.casie import sentence_spans
 from corpora.base import DataError
 from corpora.registry import get, resolve_data_root
+from corpora.text import sentence_spans
 from pipeline.records import EventRelation, Record, Task
 
 SPLITS = [
