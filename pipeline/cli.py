@@ -51,7 +51,7 @@ def stages() -> dict[str, Stage]:
     return dict(sorted(found.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
-def build_parser(all_stages: dict[str, Stage]) -> argparse.ArgumentParser:
+def build_parser(all_stages: dict[str, Stage]) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="adelie",
         description="Align a base LLM into an information-extraction specialist, one stage at a time.",
@@ -59,6 +59,7 @@ def build_parser(all_stages: dict[str, Stage]) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
+    stage_parsers = {}
     for stage in all_stages.values():
         p = sub.add_parser(
             stage.name,
@@ -75,13 +76,21 @@ def build_parser(all_stages: dict[str, Stage]) -> argparse.ArgumentParser:
             "overrides", nargs="*", metavar="key=value",
             help="recipe overrides, dotted keys" + (f"; {stage.targets}" if stage.targets else ""),
         )
-    return parser
+        stage_parsers[stage.name] = p
+    return parser, stage_parsers
 
 
 def main(argv: list[str] | None = None) -> int:
     all_stages = stages()
-    parser = build_parser(all_stages)
-    args = parser.parse_args(argv)
+    parser, stage_parsers = build_parser(all_stages)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in stage_parsers:
+        # Flags may come after the key=value overrides (`adelie explain k=v --dry-run`): argparse only
+        # intermixes optionals and positionals within one parser, so the stage's parser reads the rest.
+        args = stage_parsers[argv[0]].parse_intermixed_args(argv[1:])
+        args.stage = argv[0]
+    else:
+        args = parser.parse_args(argv)  # help, or an error naming the known stages
     stage = all_stages[args.stage]
     args.targets = [word for word in args.overrides if "=" not in word]
     try:
