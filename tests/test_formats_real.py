@@ -49,7 +49,7 @@ def test_symbols_reach_the_text():
     record = next(r for r in spec.read("dev") if r.gold.entities)
     p = plugin(Task.NER)
     labels = p.label_map(record)
-    for kind, formats in p.formats.items():
+    for formats in p.formats.values():
         for fmt in formats:
             text = p.render(fmt, record, labels)
             assert "LABEL_" in text and not any(t in text for t in record.label_set.labels), (fmt.id, text)

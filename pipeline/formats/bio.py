@@ -2,9 +2,10 @@
 rejects(O) German(B-miscellaneous)``; negative ``O`` tokens are written out (GNER's point).
 
 Items are tokens: ``{"word": ..., "tag": ...}`` with tags ``O``, ``B-type`` or ``I-type``; the type
-part goes through the label map. Parsing finds ``word(tag)`` pairs anywhere in the text (a word may
-itself contain brackets) and never raises; aligning predicted words back to the input tokens is the
-evaluator's job (GNER hierarchical matching).
+part goes through the label map. Parsing finds every ``(tag)`` and takes the text since the previous
+one as its word, as GNER's own parser does, so a model that glues words (``York(I-location).(O)``)
+is still read; a word may itself contain a bracketed tag-like part (``f(O)(O)``). Parsing never raises;
+aligning predicted words back to the input tokens is the evaluator's job (GNER hierarchical matching).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from pipeline.formats.base import Field, Item, LabelMap, OutputFormat
 
-_PAIR = re.compile(r"(?:(?<=\s)|^)(\S*?)\(((?:B|I)-[^()\n]+?|O)\)(?=\s|$)")
+_TAG = re.compile(r"\(((?:B|I)-[^()\n]+?|O)\)")
 
 TOKEN_FIELDS = (Field("word"), Field("tag", label=True))
 
@@ -29,10 +30,24 @@ class BioFormat(OutputFormat):
         return " ".join(f"{item['word']}({_map_tag(item['tag'], labels, to_symbol=True)})" for item in items)
 
     def parse_items(self, text: str, labels: LabelMap | None = None) -> list[Item]:
-        return [
-            {"word": word, "tag": _map_tag(tag.strip(), labels, to_symbol=False)}
-            for word, tag in _PAIR.findall(text)
-        ]
+        items: list[Item] = []
+        previous_end, orphan = 0, ""  # orphan: a tag-like bracket that turned out to be a word
+        for match in _TAG.finditer(text):
+            word = text[previous_end : match.start()].strip()
+            tag = _map_tag(match.group(1).strip(), labels, to_symbol=False)
+            adjacent = match.start() == previous_end
+            if word:
+                items.append({"word": word, "tag": tag})
+                orphan = ""
+            elif adjacent and orphan:  # "(O)(O)": the bracketed word "(O)", then its tag
+                items.append({"word": orphan, "tag": tag})
+                orphan = ""
+            elif adjacent and items:  # "f(O)(O)": the word "f(O)", then its tag
+                items[-1] = {"word": items[-1]["word"] + text[last_tag_start:previous_end], "tag": tag}
+            else:
+                orphan = match.group(0)
+            previous_end, last_tag_start = match.end(), match.start()
+        return items
 
 
 def _map_tag(tag: str, labels: LabelMap | None, to_symbol: bool) -> str:

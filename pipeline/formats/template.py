@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.formats.base import Field, Item, LabelMap, OutputFormat, canonical_value
+from pipeline.formats.base import Item, LabelMap, OutputFormat, canonical_value
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _VALUE = r"(?:\\.|[^\\])*?"  # lazy; an escaped pair is atomic, so a field never ends inside one
@@ -51,7 +51,7 @@ def _split_template(template: str) -> list[Part]:
             names = _PLACEHOLDER.findall(inner)
             if len(names) != 1:
                 raise ValueError(f"optional segment {chunk!r} must hold exactly one field")
-            lead, tail = _PLACEHOLDER.split(inner)[0], _PLACEHOLDER.split(inner)[2]
+            lead, _, tail = _PLACEHOLDER.split(inner)
             parts.append(_Optional(lead, names[0], tail))
             continue
         if "[" in chunk or "]" in chunk:
@@ -62,11 +62,18 @@ def _split_template(template: str) -> list[Part]:
             elif piece:
                 parts.append(_Literal(piece))
     for a, b in zip(parts, parts[1:]):
-        if isinstance(a, _Slot) and isinstance(b, (_Slot, _Optional)) and not getattr(b, "lead", "x"):
-            raise ValueError(f"fields {a.name!r} and {b.name!r} need text between them in {template!r}")
-        if isinstance(a, _Slot) and isinstance(b, _Slot):
+        # Two fields with nothing between them could split anywhere: the parser needs a delimiter.
+        touching = isinstance(b, _Slot) or (isinstance(b, _Optional) and not b.lead)
+        if isinstance(a, _Slot) and touching:
             raise ValueError(f"fields {a.name!r} and {b.name!r} need text between them in {template!r}")
     return parts
+
+
+def _occurrences(text: str, stop: str):
+    at = text.find(stop)
+    while at != -1:
+        yield at
+        at = text.find(stop, at + 1)
 
 
 @dataclass
@@ -99,18 +106,24 @@ class TemplateFormat(OutputFormat):
 
     # -- compilation -------------------------------------------------------------------------
     def _stop_strings(self) -> dict[str, tuple[str, ...]]:
-        """For each field, the texts that may directly follow its value in rendered output."""
+        """For each field, the texts that may directly follow its value in rendered output.
+
+        The template's closing literal only ends an item together with the separator (or the end of
+        the text), so a value may contain it freely: ``Sony (Japan)`` needs no escape before ``)``.
+        """
         stops: dict[str, tuple[str, ...]] = {}
+        last = len(self._parts) - 1
         for i, part in enumerate(self._parts):
             if isinstance(part, _Literal):
                 continue
             following: list[str] = []
             if isinstance(part, _Optional) and part.tail:
-                following.append(part.tail)
+                following.append(part.tail + self.separator if i == last else part.tail)
             else:
-                for nxt in self._parts[i + 1 :]:
+                for j in range(i + 1, len(self._parts)):
+                    nxt = self._parts[j]
                     if isinstance(nxt, _Literal):
-                        following.append(nxt.text)
+                        following.append(self._item_end() if j == last else nxt.text)
                         break
                     if isinstance(nxt, _Optional):  # may be left out: what follows it counts too
                         following.append(nxt.lead)
@@ -175,11 +188,25 @@ class TemplateFormat(OutputFormat):
 
     @staticmethod
     def _escape(value: str, stops: tuple[str, ...]) -> str:
+        """Double backslashes, then put one before every place where a stop text would start inside
+        the value, including one that runs on into the text after it (``x is a`` + `` is a ``, or
+        ``v);`` + `` | `` inside brackets that close with ``); ``). A value is followed by one of
+        its stop texts, so those are the continuations to check."""
         value = value.replace("\\", "\\\\")
-        for stop in sorted(stops, key=len, reverse=True):
-            if stop in value:
-                value = value.replace(stop, "\\" + stop)
-        return value
+        starts = {
+            at
+            for stop in stops
+            for follower in stops
+            for at in _occurrences(value + follower, stop)
+            if at < len(value)
+        }
+        if not starts:
+            return value
+        pieces, last = [], 0
+        for at in sorted(starts):
+            pieces += [value[last:at], "\\"]
+            last = at
+        return "".join(pieces) + value[last:]
 
     # -- parsing -----------------------------------------------------------------------------
     def parse_items(self, text: str, labels: LabelMap | None = None) -> list[Item]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.records import Task
-from pipeline.tasks.base import Counts, TaskPlugin, answer_part
+from pipeline.tasks.base import TaskPlugin, answer_part
 from pipeline.tasks.events import EaeTask, EdTask, EeTask
 from pipeline.tasks.mre import MreTask
 from pipeline.tasks.ner import NerTask
@@ -24,4 +24,4 @@ def plugin(task: Task | str) -> TaskPlugin:
     return PLUGINS[Task(task)]
 
 
-__all__ = ["PLUGINS", "plugin", "Counts", "TaskPlugin", "answer_part"]
+__all__ = ["PLUGINS", "plugin", "TaskPlugin", "answer_part"]

@@ -1,4 +1,4 @@
-"""The task plugin interface: one IE task = one small module (items, formats, scorer).
+"""The task plugin interface: one IE task = one small module (items, formats, schema pieces).
 
 A plugin turns a record's gold structures into flat *items* and back, so every format of
 :mod:`pipeline.formats` serves every task. Its formats come from ``prompts/formats/<task>.yaml``.
@@ -8,7 +8,6 @@ A plugin turns a record's gold structures into flat *items* and back, so every f
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -21,22 +20,6 @@ PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 ANSWER_MARK = "[Answer]:"
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Exact-match counts for micro F1: true positives, predicted items, gold items."""
-
-    tp: int = 0
-    pred: int = 0
-    gold: int = 0
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(self.tp + other.tp, self.pred + other.pred, self.gold + other.gold)
-
-    @property
-    def f1(self) -> float:
-        return 2 * self.tp / (self.pred + self.gold) if self.pred + self.gold else 0.0
-
-
 class TaskPlugin:
     task: Task
     fields: tuple[Field, ...]
@@ -47,6 +30,23 @@ class TaskPlugin:
 
     def structures(self, items: list[Item], record: Record) -> Annotations:
         raise NotImplementedError
+
+    # -- the instruction: schema and input --------------------------------------------------
+    def schema_labels(self, record: Record) -> list[str]:
+        """The categories an instruction lists (and may subset); empty for schema-free tasks."""
+        return list(record.label_set.labels)
+
+    def restrict(self, gold: Annotations, keep: set[str], record: Record) -> Annotations:
+        """Gold limited to the categories an instruction kept (schema subset augmentation)."""
+        return gold
+
+    def given_fields(self, record: Record, labels: LabelMap | None) -> dict[str, str]:
+        """Placeholders of the task's input block: what the task gives besides the text."""
+        return {}
+
+    def schema_text(self, kept: list[str], record: Record, labels: LabelMap | None) -> str:
+        """The kept categories as the instruction lists them (symbols when ``labels`` is given)."""
+        return ", ".join(labels.to_symbol(k) if labels else k for k in kept)
 
     # -- formats -----------------------------------------------------------------------------
     @cached_property
@@ -93,14 +93,10 @@ class TaskPlugin:
         """The gold structures in the canonical form a parser can give back (no offsets, stripped)."""
         return self.structures(canonical_items(self.items(record.gold), self.fields), record)
 
-    # -- scoring -----------------------------------------------------------------------------
+    # -- comparing ---------------------------------------------------------------------------
     def keys(self, ann: Annotations) -> Counter:
-        """Comparable items: a multiset of hashable tuples."""
+        """Comparable items: a multiset of hashable tuples (scoring itself is eval.scorers')."""
         return Counter(_freeze(item) for item in self.items(ann))
-
-    def count(self, pred: Annotations, gold: Annotations) -> Counts:
-        p, g = self.keys(pred), self.keys(gold)
-        return Counts(sum((p & g).values()), sum(p.values()), sum(g.values()))
 
     def label_map(self, record: Record) -> LabelMap:
         """Symbols (``LABEL_k``) for every label of the record's label set, in schema order."""

@@ -18,6 +18,12 @@ class MreTask(TaskPlugin):
     task = Task.MRE
     fields = (Field("text_labels", items=_TEXT_LABEL), Field("task", required=False), Field("pairs", items=_PAIR))
 
+    def given_fields(self, record: Record, labels) -> dict[str, str]:
+        return {"task_word": record.instruction or "NER"}
+
+    def restrict(self, gold: Annotations, keep: set[str], record: Record) -> Annotations:
+        return gold.model_copy(update={"entities": tuple(e for e in gold.entities if e.type in keep)})
+
     def items(self, gold: Annotations) -> list[Item]:
         if not gold.text_labels and not gold.entities:
             return []

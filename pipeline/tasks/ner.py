@@ -18,6 +18,9 @@ class NerTask(TaskPlugin):
     def structures(self, items: list[Item], record: Record) -> Annotations:
         return Annotations(entities=tuple(Entity(text=i["entity"], type=i["type"]) for i in items))
 
+    def restrict(self, gold: Annotations, keep: set[str], record: Record) -> Annotations:
+        return gold.model_copy(update={"entities": tuple(e for e in gold.entities if e.type in keep)})
+
     # GNER's BIO format works on tokens, so it has its own items.
     def fields_for(self, kind: str) -> tuple[Field, ...]:
         return TOKEN_FIELDS if kind == "bio" else self.fields

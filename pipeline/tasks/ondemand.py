@@ -12,6 +12,12 @@ class OnDemandTask(TaskPlugin):
     task = Task.ONDEMAND
     fields = ROW_FIELDS
 
+    def schema_labels(self, record: Record) -> list[str]:
+        return []  # the user's request is the schema
+
+    def given_fields(self, record: Record, labels) -> dict[str, str]:
+        return {"request": record.instruction}
+
     def items(self, gold: Annotations) -> list[Item]:
         if gold.table is None:
             return []

@@ -21,6 +21,9 @@ class OpenIeTask(TaskPlugin):
         Field("location", required=False),
     )
 
+    def schema_labels(self, record: Record) -> list[str]:
+        return []  # schema-free
+
     def items(self, gold: Annotations) -> list[Item]:
         return [
             {
