@@ -22,10 +22,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+RUNS_ENV = "ADELIE_RUNS"
 MANIFEST = "manifest.json"
 DONE = ".done"  # written last: a folder without it is an unfinished run
 PACKAGES = ("adelie", "torch", "transformers", "trl", "datasets", "accelerate", "peft", "openai", "nltk",
             "lm_eval", "vllm")
+
+
+def runs_dir() -> Path:
+    """Where stages write by default: ``$ADELIE_RUNS`` or ``runs/``."""
+    return Path(os.environ.get(RUNS_ENV, "runs"))
+
+
+def output_folder(stage: str, key: str, output: str | None) -> Path:
+    """A stage's folder: the configured ``output``, else ``<runs>/<stage>/<key>``."""
+    return Path(output) if output else runs_dir() / stage / key
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -113,6 +124,16 @@ def stage_key(config: dict[str, Any], inputs: dict[str, str]) -> str:
 
 def is_done(folder: Path) -> bool:
     return (folder / DONE).exists()
+
+
+def finished(folder: Path, key: str) -> bool:
+    """Whether ``folder`` holds a complete output made with this key (config and inputs)."""
+    if not is_done(folder):
+        return False
+    try:
+        return json.loads((folder / MANIFEST).read_text())["key"] == key
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def mark_done(folder: Path) -> None:

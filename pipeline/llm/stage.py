@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.artifacts import DONE, mark_done, write_manifest
+from pipeline.artifacts import DONE, mark_done, runs_dir, write_manifest
 from pipeline.config import ConfigError, to_dict
 from pipeline.llm.config import C, apply_arguments
 from pipeline.llm.engine import STORE_FILE, Engine, LLMError, LLMRequest, Outcome
@@ -39,7 +39,7 @@ def run_stage(stage: str, config: C, args: argparse.Namespace, body: Callable[[C
     """Apply ``--dry-run``/``--max-cost``, resolve the output folder, run ``body``; problems in the
     recipe or the inputs become one line on stderr and exit code 2."""
     config = apply_arguments(config, args)
-    folder = Path(config.output or f"runs/{stage}")
+    folder = Path(config.output) if config.output else runs_dir() / stage
     if not config.dry_run:  # results of an earlier run stop counting as done until this one finishes
         (folder / DONE).unlink(missing_ok=True)
     try:

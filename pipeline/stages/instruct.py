@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from corpora.registry import resolve_data_root
-from pipeline.artifacts import atomic_dir, hash_file, hash_tree, is_done, mark_done, stage_key, write_manifest
+from pipeline.artifacts import (
+    atomic_dir, finished, hash_file, hash_tree, mark_done, output_folder, stage_key, write_manifest,
+)
 from pipeline.cli import Stage
 from pipeline.instruct.build import build, write_outputs
 from pipeline.instruct.config import InstructConfig
@@ -45,16 +47,12 @@ def config_for_key(cfg: InstructConfig) -> dict:
     return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("output", "data_root")}
 
 
-def output_folder(cfg: InstructConfig, key: str) -> Path:
-    return Path(cfg.output) if cfg.output else Path("runs") / "instruct" / key
-
-
 def run_instruct(cfg: InstructConfig, progress: bool = True) -> Path:
     """Build (or find) the corpus; return its folder."""
     found = inputs(cfg)
     key = stage_key(config_for_key(cfg), found)
-    folder = output_folder(cfg, key)
-    if is_done(folder) and _key_of(folder) == key:
+    folder = output_folder("instruct", key, cfg.output)
+    if finished(folder, key):
         print(f"instruct: up to date in {folder}", file=sys.stderr)
         return folder
     with atomic_dir(folder) as staging:
@@ -66,15 +64,6 @@ def run_instruct(cfg: InstructConfig, progress: bool = True) -> Path:
         mark_done(staging)
     print(f"instruct: {stats['instances']:,} instances in {folder}", file=sys.stderr)
     return folder
-
-
-def _key_of(folder: Path) -> str | None:
-    import json
-
-    try:
-        return json.loads((folder / "manifest.json").read_text())["key"]
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def run(config: InstructConfig, args: argparse.Namespace) -> int:

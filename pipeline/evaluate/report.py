@@ -1,0 +1,174 @@
+"""The evaluation report: Markdown and HTML with plots, comparing labelled runs (base / SFT / DPO...).
+
+Runs given the same label (several seeds of one recipe) are pooled: their predictions are scored
+together, so the bootstrap interval covers both instance and seed variation.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from pipeline.evaluate.predict import read_predictions
+from pipeline.evaluate.score import score_all
+
+
+def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
+    """``LABEL=PATH`` or ``PATH`` (labelled by its folder name) → label → eval output folders."""
+    runs: dict[str, list[Path]] = defaultdict(list)
+    for target in targets:
+        label, _, path = target.rpartition("=")
+        folder = Path(path)
+        if not (folder / "scores.json").exists():
+            raise FileNotFoundError(f"{folder} is not an `adelie eval` output (no scores.json)")
+        runs[label or folder.name].append(folder)
+    return dict(runs)
+
+
+def collect(runs: dict[str, list[Path]], bootstrap: int = 1000) -> dict:
+    """Per label: pooled IE scores and mean general-capability scores."""
+    table: dict = {"ie": {}, "general": {}, "seeds": {label: len(paths) for label, paths in runs.items()}}
+    for label, paths in runs.items():
+        table["ie"][label] = {(s["dataset"], s["setting"]): s
+                              for s in score_all(read_predictions([p / "predictions" for p in paths]), bootstrap)}
+        general: dict[str, list[float]] = defaultdict(list)
+        for path in paths:
+            for task, value in _general_scores(path).items():
+                general[task].append(value)
+        table["general"][label] = {task: 100 * sum(v) / len(v) for task, v in general.items()}
+    return table
+
+
+def _general_scores(path: Path) -> dict[str, float]:
+    scores = json.loads((path / "scores.json").read_text()).get("general") or {}
+    return {task: float(v["score"] if isinstance(v, dict) else v) for task, v in scores.get("tasks", scores).items()
+            if isinstance(v, (int, float)) or (isinstance(v, dict) and "score" in v)}
+
+
+def plot_ie(table: dict, setting: str, path: Path) -> bool:
+    labels = list(table["ie"])
+    datasets = sorted({d for scores in table["ie"].values() for d, s in scores if s == setting})
+    if not datasets:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width = 0.8 / max(1, len(labels))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(datasets) + 2), 4))
+    for i, label in enumerate(labels):
+        rows = [table["ie"][label].get((d, setting)) for d in datasets]
+        values = [r["score"] if r else 0 for r in rows]
+        errors = [[r["score"] - r["ci"][0] if r else 0 for r in rows], [r["ci"][1] - r["score"] if r else 0 for r in rows]]
+        xs = [j + (i - (len(labels) - 1) / 2) * width for j in range(len(datasets))]
+        ax.bar(xs, values, width, yerr=errors, capsize=2, label=label)
+    ax.set_xticks(range(len(datasets)), datasets, rotation=35, ha="right")
+    ax.set_ylabel("score (%)")
+    ax.set_title(f"Held-out IE, {setting.replace('_', '-')} (95% bootstrap CI)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_general(table: dict, path: Path) -> bool:
+    labels = [label for label in table["general"] if table["general"][label]]
+    tasks = sorted({t for label in labels for t in table["general"][label]})
+    if not tasks:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width = 0.8 / len(labels)
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(tasks) + 2), 4))
+    for i, label in enumerate(labels):
+        xs = [j + (i - (len(labels) - 1) / 2) * width for j in range(len(tasks))]
+        ax.bar(xs, [table["general"][label].get(t, 0) for t in tasks], width, label=label)
+    ax.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("General capability (lm-eval, local tasks)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def markdown(table: dict, plots: list[str]) -> str:
+    labels = list(table["ie"])
+    lines = ["# adelie evaluation report", ""]
+    lines.append("Runs: " + ", ".join(f"**{label}** ({n} run{'s' * (n > 1)})" for label, n in table["seeds"].items()))
+    for setting in ("zero_shot", "few_shot"):
+        rows = sorted({d for scores in table["ie"].values() for d, s in scores if s == setting})
+        if not rows:
+            continue
+        lines += ["", f"## Held-out IE, {setting.replace('_', '-')}", "",
+                  "| dataset | metric | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+        averages = defaultdict(list)
+        for dataset in rows:
+            cells, metric = [], ""
+            for label in labels:
+                r = table["ie"][label].get((dataset, setting))
+                if r:
+                    metric = r["metric"]
+                    averages[label].append(r["score"])
+                cells.append(f"{r['score']:.1f} [{r['ci'][0]:.1f}, {r['ci'][1]:.1f}]" if r else "–")
+            lines.append(f"| {dataset} | {metric} | " + " | ".join(cells) + " |")
+        lines.append("| **average** | | " + " | ".join(
+            f"**{sum(averages[label]) / len(averages[label]):.1f}**" if averages[label] else "–" for label in labels
+        ) + " |")
+    tasks = sorted({t for scores in table["general"].values() for t in scores})
+    if tasks:
+        lines += ["", "## General capability", "", "| task | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+        for task in tasks:
+            lines.append(f"| {task} | " + " | ".join(
+                f"{table['general'][label][task]:.1f}" if task in table["general"].get(label, {}) else "–" for label in labels
+            ) + " |")
+    lines += [""] + [f"![{p}]({p})" for p in plots]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(md: str) -> str:
+    """A small Markdown-to-HTML rendering for the report's own shapes: headings, tables, images, text."""
+    body, in_table = [], False
+    for line in md.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("-"):
+                continue
+            tag = "th" if not in_table else "td"
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+            body.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
+        elif line.startswith("!["):
+            src = line[line.index("(") + 1 : -1]
+            body.append(f'<p><img src="{html.escape(src)}" alt="{html.escape(src)}"></p>')
+        elif line.strip():
+            body.append(f"<p>{_inline(line)}</p>")
+    if in_table:
+        body.append("</table>")
+    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}" \
+            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}"
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>adelie report</title><style>{style}</style>" \
+           f"</head><body>{''.join(body)}</body></html>\n"
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text)
+    while escaped.count("**") >= 2:
+        escaped = escaped.replace("**", "<b>", 1).replace("**", "</b>", 1)
+    return escaped

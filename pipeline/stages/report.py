@@ -1,0 +1,62 @@
+"""``adelie report RUN...``: compare evaluation runs in a Markdown + HTML report with plots.
+
+Each RUN is an ``adelie eval`` output, optionally labelled (``base=runs/eval/a sft=runs/eval/b``);
+runs sharing a label (seeds) are pooled. Writes ``report.md``, ``report.html`` and PNG plots to
+``--output`` (default ``runs/report``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.artifacts import atomic_write_json, atomic_write_text
+from pipeline.cli import Stage
+from pipeline.config import help_field
+from pipeline.evaluate.report import collect, markdown, parse_runs, plot_general, plot_ie, to_html
+
+
+@dataclass
+class ReportConfig:
+    bootstrap: int = help_field(1000, "Bootstrap resamples for the 95% confidence intervals.")
+    seed: int = help_field(0, "Seed of the bootstrap.")
+    data_root: str | None = help_field(None, "Unused: predictions carry their gold records.")
+    output: str | None = help_field(None, "Report folder (default runs/report).")
+
+
+def write_report(targets: list[str], output: Path, bootstrap: int = 1000) -> Path:
+    table = collect(parse_runs(targets), bootstrap)
+    output.mkdir(parents=True, exist_ok=True)
+    plots = []
+    for setting in ("zero_shot", "few_shot"):
+        if plot_ie(table, setting, output / f"ie_{setting}.png"):
+            plots.append(f"ie_{setting}.png")
+    if plot_general(table, output / "general.png"):
+        plots.append("general.png")
+    md = markdown(table, plots)
+    atomic_write_text(output / "report.md", md)
+    atomic_write_text(output / "report.html", to_html(md))
+    atomic_write_json(output / "report.json", {
+        "ie": {label: [v for v in rows.values()] for label, rows in table["ie"].items()},
+        "general": table["general"], "seeds": table["seeds"],
+    })
+    return output
+
+
+def run(config: ReportConfig, args: argparse.Namespace) -> int:
+    if not args.targets:
+        print("adelie report: name evaluation runs, e.g. base=runs/eval/a sft=runs/eval/b", file=sys.stderr)
+        return 2
+    try:
+        out = write_report(args.targets, Path(config.output or "runs/report"), config.bootstrap)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"adelie report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {out / 'report.html'}")
+    return 0
+
+
+STAGE = Stage(name="report", help="compare evaluation runs in a report with plots", description=__doc__,
+              config=ReportConfig, run=run, targets="evaluation runs, as LABEL=PATH or PATH")
