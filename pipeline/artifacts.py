@@ -26,7 +26,9 @@ RUNS_ENV = "ADELIE_RUNS"
 MANIFEST = "manifest.json"
 DONE = ".done"  # written last: a folder without it is an unfinished run
 PACKAGES = ("adelie", "torch", "transformers", "trl", "datasets", "accelerate", "peft", "openai", "nltk",
-            "lm_eval", "vllm")
+            "lm_eval", "vllm", "seqeval", "rouge_score", "sentence_transformers", "matplotlib", "bitsandbytes")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def runs_dir() -> Path:
@@ -47,6 +49,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
