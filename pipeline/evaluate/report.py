@@ -42,9 +42,9 @@ def collect(runs: dict[str, list[Path]], bootstrap: int = 1000) -> dict:
 
 
 def _general_scores(path: Path) -> dict[str, float]:
-    scores = json.loads((path / "scores.json").read_text()).get("general") or {}
-    return {task: float(v["score"] if isinstance(v, dict) else v) for task, v in scores.get("tasks", scores).items()
-            if isinstance(v, (int, float)) or (isinstance(v, dict) and "score" in v)}
+    """Benchmark → score (a fraction) from the ``general`` part of an eval's scores.json."""
+    general = json.loads((path / "scores.json").read_text()).get("general") or {}
+    return {name: float(entry["score"]) for name, entry in general.get("benchmarks", {}).items()}
 
 
 def plot_ie(table: dict, setting: str, path: Path) -> bool:
