@@ -152,6 +152,8 @@ def _scalar(value: Any, hint: type, where: str) -> Any:
         if str(value).lower() in ("false", "no", "0", "off"):
             return False
         raise ConfigError(f"{where} must be true or false, not {value!r}")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)  # `epochs: 1` means 1.0
     if hint is float and isinstance(value, str):
         try:
             return float(value)  # YAML reads 1e-5 as a string

@@ -20,19 +20,12 @@ evaluation would not find the answer.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Literal
 
+from eval.scorers.bleu import bleu as sentence_bleu
 from pipeline.tasks.base import ANSWER_MARK, answer_part
 
 Tokens = Literal["word", "char"]
-
-
-@cache
-def _smoothing():
-    from nltk.translate.bleu_score import SmoothingFunction
-
-    return SmoothingFunction().method3
 
 
 def tokenize(text: str, tokens: Tokens = "word") -> list[str]:
@@ -44,15 +37,11 @@ def tokenize(text: str, tokens: Tokens = "word") -> list[str]:
 
 
 def bleu(reference: str, hypothesis: str, tokens: Tokens = "word") -> float:
-    """Smoothed sentence BLEU (method3) of two plain strings; identical token sequences score 1."""
-    from nltk.translate.bleu_score import sentence_bleu
-
-    ref, hyp = tokenize(reference, tokens), tokenize(hypothesis, tokens)
-    if ref == hyp:
+    """Smoothed sentence BLEU (method3, :func:`eval.scorers.bleu.bleu`) of two plain strings;
+    identical token sequences score 1."""
+    if tokenize(reference, tokens) == tokenize(hypothesis, tokens):
         return 1.0
-    if not ref or not hyp:
-        return 0.0
-    return float(sentence_bleu([ref], hyp, smoothing_function=_smoothing()))
+    return sentence_bleu(reference.strip(), hypothesis.strip(), unit=tokens)
 
 
 def answer_bleu(gold: str, sample: str, tokens: Tokens = "word", require_mark: bool = True) -> float:
