@@ -37,7 +37,7 @@ class EvalConfig:
     max_new_tokens: int = help_field(256, "Longest answer generated.")
     base_url: str = help_field("", "OpenAI-compatible endpoint for backend=openai.")
     general: bool = help_field(True, "Also run the general-capability benchmarks through lm-eval.")
-    general_tasks: list[str] = help_field([], "lm-eval tasks to run (empty: all local ones).")
+    general_tasks: list[str] = help_field([], "General benchmarks (mmlu, bbh, bbh_direct, arc_easy, ...) or benchmark/subtask; empty: the paper's table. limit caps items per benchmark.")
     bootstrap: int = help_field(1000, "Bootstrap resamples for the 95% confidence intervals.")
     seed: int = help_field(0, "Seed of the bootstrap.")
     data_root: str | None = help_field(None, "Raw datasets (needed only to build evaluation prompts).")
