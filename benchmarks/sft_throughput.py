@@ -7,8 +7,10 @@ Variants, all on the same conversations, model, precision, batch, max_length and
   adelie/padded     `pipeline.train.sft.build_trainer` with batching=padded (what `adelie sft` runs);
   adelie/packed     the same with batching=packed (BFD packing, padding-free forward).
 Throughput counts real (non-padding) tokens, from TRL's own `num_tokens` metric, over the steady-state
-steps (the first --warmup steps are skipped), wall-clock between consecutive step ends. Each variant
-runs --repeats times in alternating order; medians are reported.
+steps (the first --warmup steps are skipped), per second of wall-clock time and per second of this
+process's CPU time. On a machine shared with other jobs the CPU-time figure is the stable one, with
+--threads 1 (more threads spin-wait for each other when the cores are oversubscribed, burning CPU time).
+Each variant runs --repeats times in alternating order; medians are reported.
 
     .venv/bin/python benchmarks/sft_throughput.py [--steps 8] [--warmup 2] [--max-length 512] [--batch-size 4]
     # GPU machine without the weights: a random-initialised model of the same shape
@@ -50,18 +52,18 @@ def conversations(args):
 
 
 def step_clock():
-    """A callback noting the wall-clock time of each optimizer-step end."""
+    """A callback noting the wall-clock and process CPU time of each optimizer-step end."""
     from transformers import TrainerCallback
 
     class StepClock(TrainerCallback):
         def __init__(self):
-            self.ends: list[float] = []
+            self.ends: list[tuple[float, float]] = []
 
         def on_train_begin(self, *args, **kwargs):
-            self.ends = [time.perf_counter()]
+            self.ends = [(time.perf_counter(), time.process_time())]
 
         def on_step_end(self, *args, **kwargs):
-            self.ends.append(time.perf_counter())
+            self.ends.append((time.perf_counter(), time.process_time()))
 
     return StepClock()
 
@@ -123,11 +125,12 @@ def measure(name: str, args, data) -> dict:
             torch.cuda.reset_peak_memory_stats()
         trainer.train()
         tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
-        step_times = [b - a for a, b in zip(clock.ends, clock.ends[1:])]
         timed_tokens = tokens[-1] - tokens[args.warmup - 1] if args.warmup else tokens[-1]
-        timed = sum(step_times[args.warmup:])
-        result = {"variant": name, "tokens_per_s": timed_tokens / timed, "s_per_step": timed / len(step_times[args.warmup:]),
-                  "tokens_per_step": timed_tokens / len(step_times[args.warmup:])}
+        steps = len(clock.ends) - 1 - args.warmup
+        wall = clock.ends[-1][0] - clock.ends[args.warmup][0]
+        cpu = clock.ends[-1][1] - clock.ends[args.warmup][1]
+        result = {"variant": name, "tokens_per_s": timed_tokens / wall, "tokens_per_cpu_s": timed_tokens / cpu,
+                  "s_per_step": wall / steps, "tokens_per_step": timed_tokens / steps}
         if torch.cuda.is_available():
             result["peak_gpu_gib"] = torch.cuda.max_memory_allocated() / 2**30
         del trainer
@@ -158,6 +161,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    if args.threads:  # before torch starts its thread pools
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
@@ -177,22 +182,24 @@ def main() -> None:
         for name in order:
             runs.append(measure(name, args, data))
             print(json.dumps(runs[-1]), file=sys.stderr)
-    medians = {name: statistics.median(r["tokens_per_s"] for r in runs if r["variant"] == name) for name in args.variants}
+    medians = {name: {measure: statistics.median(r[measure] for r in runs if r["variant"] == name)
+                      for measure in ("tokens_per_s", "tokens_per_cpu_s", "s_per_step", "tokens_per_step")}
+               for name in args.variants}
     device = torch.cuda.get_device_name() if args.device == "cuda" else \
         f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
     print(f"device: {device}; precision {resolve_precision(args.precision)}; model {args.model}"
           f"{' (random init)' if args.random_init else ''}; batch {args.batch_size} × max_length {args.max_length}; "
           f"{args.steps} steps ({args.warmup} warm-up), {args.repeats} repeats, {len(data)} conversations")
-    print("| variant | tokens/s (median) | s/step | real tokens/step |")
-    print("|---|---|---|---|")
-    for name in args.variants:
-        mine = [r for r in runs if r["variant"] == name]
-        print(f"| {name} | {medians[name]:.0f} | {statistics.median(r['s_per_step'] for r in mine):.2f} | "
-              f"{statistics.median(r['tokens_per_step'] for r in mine):.0f} |")
-    if {"plain-trl/padded", "adelie/padded"} <= medians.keys():
-        print(f"adelie / plain TRL (padded): {medians['adelie/padded'] / medians['plain-trl/padded']:.2f}x")
-    if {"adelie/padded", "adelie/packed"} <= medians.keys():
-        print(f"packed / padded (adelie): {medians['adelie/packed'] / medians['adelie/padded']:.2f}x")
+    print("| variant | tokens/s (wall) | tokens per CPU-second | s/step | real tokens/step |")
+    print("|---|---|---|---|---|")
+    for name, m in medians.items():
+        print(f"| {name} | {m['tokens_per_s']:.1f} | {m['tokens_per_cpu_s']:.1f} | {m['s_per_step']:.2f} | "
+              f"{m['tokens_per_step']:.0f} |")
+    for label, a, b in (("adelie / plain TRL (padded)", "adelie/padded", "plain-trl/padded"),
+                        ("packed / padded (adelie)", "adelie/packed", "adelie/padded")):
+        if a in medians and b in medians:
+            print(f"{label}: {medians[a]['tokens_per_s'] / medians[b]['tokens_per_s']:.2f}x wall, "
+                  f"{medians[a]['tokens_per_cpu_s'] / medians[b]['tokens_per_cpu_s']:.2f}x per CPU-second")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "runs": runs, "medians": medians}, indent=1))
 
