@@ -267,6 +267,28 @@ def test_accelerate_launch_command_re_invokes_the_same_stage(monkeypatch):
     assert main(["sft", "--accelerate", "zero9"]) == 2
     assert main(["sft", "--num-processes", "8"]) == 2
 
+def test_adelie_run_trains_under_accelerate_with_the_config_it_resolved(monkeypatch, tiny, mixed, tmp_path):
+    """`adelie run run.accelerate=ddp`: the launched command reads a recipe holding the resolved config and
+    trains into the very folder the pipeline expects (here the launch runs in-process on the tiny model)."""
+    from pipeline.cli import main
+    from pipeline.stages.run import launch_training
+    from pipeline.stages.sft import locate
+
+    launched = []
+
+    def launch(command):
+        launched.append(command)
+        return main(command[command.index("pipeline.cli") + 1:])
+
+    monkeypatch.setattr(subprocess, "call", launch)
+    cfg = sft_config(model=str(tiny), data=str(mixed), output=str(tmp_path / "sft"), lr=3e-4)
+    folder = launch_training("sft", cfg, "ddp", 2)
+    assert folder == locate(cfg)[0].root and RunFolder(folder).done()
+    (command,) = launched
+    assert command[command.index("--num_processes") + 1] == "2" and command[-1] == "--resume"
+    assert json.loads((folder / "manifest.json").read_text())["config"]["lr"] == 3e-4
+    assert launch_training("sft", cfg, "ddp", 2) == folder and len(launched) == 1  # finished: not launched again
+
 
 @pytest.mark.parametrize("preset", ["single_gpu", "ddp", "zero2", "zero3", "fsdp"])
 def test_presets_are_valid_accelerate_configs(preset):

@@ -31,7 +31,8 @@ class BioFormat(OutputFormat):
 
     def parse_items(self, text: str, labels: LabelMap | None = None) -> list[Item]:
         items: list[Item] = []
-        previous_end, orphan = 0, ""  # orphan: a tag-like bracket that turned out to be a word
+        previous_end = last_tag_start = 0
+        orphan = ""  # a tag-like bracket that turned out to be a word
         for match in _TAG.finditer(text):
             word = text[previous_end : match.start()].strip()
             tag = _map_tag(match.group(1).strip(), labels, to_symbol=False)

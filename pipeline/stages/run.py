@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +37,10 @@ class RunConfig:
     seed: int = help_field(0, "Shared by the recipe.")
     data_root: str | None = help_field(None, "Raw datasets (also --data-root).")
     output: str | None = help_field(None, f"Root of every stage's folder (default ${RUNS_ENV} or runs/).")
+    accelerate: str | None = help_field(
+        None, "Train sft and dpo under `accelerate launch` with this preset (recipes/accelerate/: single_gpu, "
+        "ddp, zero2, zero3, fsdp) or an accelerate config file; the other stages run in this process.")
+    num_processes: int | None = help_field(None, "Processes (GPUs) for `accelerate`; default: the preset's.")
 
 
 @dataclass
@@ -72,6 +77,12 @@ class Pipeline:
     def is_forced(self, stage: str) -> bool:
         base = stage.split()[0]
         return base in self.forced or (self.start is not None and ORDER.index(base) >= ORDER.index(self.start))
+
+    def train(self, stage: str, fit: Callable[..., Path], cfg) -> Path:
+        """Run a training stage here, or under ``accelerate launch`` when the run asks for it."""
+        if not self.run.accelerate:
+            return fit(cfg, resume=True, progress=self.progress)
+        return launch_training(stage, cfg, self.run.accelerate, self.run.num_processes)
 
     def step(self, name: str, action: Callable[[], Path | None], figures: Callable[[Path], str] | None = None):
         step = Step(name)
@@ -121,10 +132,10 @@ def run_pipeline(p: Pipeline) -> list[Step]:
     instruct = p.step("instruct", lambda: run_instruct(p.config("instruct", **resources), p.progress),
                       _figure("instances"))
     mix = p.step("mix", lambda: run_mix(p.config("mix", instruct=str(instruct))), _figure("rows"))
-    sft = p.step("sft", lambda: run_sft(p.config("sft", data=str(mix)), resume=True, progress=p.progress))
+    sft = p.step("sft", lambda: p.train("sft", run_sft, p.config("sft", data=str(mix))))
     sample = p.step("sample", lambda: run_sample(p.config("sample", model=str(sft), exclude_instruct=str(instruct)), p.progress))
     feedback = p.step("feedback", lambda: run_feedback(p.config("feedback", samples=str(sample)), p.progress), _figure("pairs"))
-    dpo = p.step("dpo", lambda: run_dpo(p.config("dpo", model=str(sft), data=str(feedback)), resume=True, progress=p.progress))
+    dpo = p.step("dpo", lambda: p.train("dpo", run_dpo, p.config("dpo", model=str(sft), data=str(feedback))))
     models = {"base": p.config("sft").model, "sft": str(sft), "dpo": str(dpo)}
     evals = {}
     for name in p.run.eval_models:
@@ -135,6 +146,33 @@ def run_pipeline(p: Pipeline) -> list[Step]:
         )
     p.step("report", lambda: write_report([f"{n}={f}" for n, f in evals.items()], runs_dir() / "report"))
     return p.steps
+
+
+def launch_training(stage: str, cfg, preset: str, num_processes: int | None) -> Path:
+    """Train ``stage`` with ``cfg`` under ``accelerate launch``; return its run folder.
+
+    The launched processes read the resolved config from a recipe file written next to the run
+    folder, with the folder itself as output, so they train exactly what this process would have.
+    """
+    import importlib
+
+    import yaml
+
+    from pipeline.artifacts import atomic_write_text
+    from pipeline.config import to_dict
+    from pipeline.train.launch import accelerate_command
+
+    folder, _, _ = importlib.import_module(f"pipeline.stages.{stage}").locate(cfg)
+    if folder.done():
+        return folder.root
+    recipe = folder.root.parent / f"{folder.root.name}.launch.yaml"
+    section = {**to_dict(cfg), "output": str(folder.root)}
+    atomic_write_text(recipe, yaml.safe_dump({stage: section}, sort_keys=False))
+    command = accelerate_command(preset, num_processes, [stage, "--config", str(recipe), "--resume"])
+    print(f"{stage}: {' '.join(command)}", file=sys.stderr)
+    if subprocess.call(command) or not folder.done():
+        raise ValueError(f"{stage} under accelerate did not finish; rerun `adelie run` to resume from its checkpoint")
+    return folder.root
 
 
 def _llm_stage(name: str, cfg) -> Path:

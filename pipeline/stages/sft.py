@@ -11,7 +11,6 @@ under ``accelerate launch`` (presets in recipes/accelerate/: single_gpu, ddp, ze
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from pipeline.config import to_dict
 from pipeline.train.config import is_main_process, key_config, world_size
 from pipeline.train.data import dataset_hash
 from pipeline.train.launch import add_training_arguments, run_or_launch
-from pipeline.train.run import RunFolder, checkpoint_step
+from pipeline.train.run import RunFolder, training_summary
 from pipeline.train.sft import SftConfig
 
 
@@ -38,15 +37,20 @@ def inputs(cfg: SftConfig) -> dict[str, str]:
     return found
 
 
+def locate(cfg: SftConfig) -> tuple[RunFolder, str, dict[str, str]]:
+    """The run folder of this config and inputs, its key, and the input hashes."""
+    found = inputs(cfg)
+    key = stage_key(key_config(cfg), found)
+    return RunFolder(output_folder("sft", key, cfg.output)), key, found
+
+
 def run_sft(cfg: SftConfig, resume: bool = False, progress: bool = True) -> Path:
     """Train (or find) the SFT model; return the run folder."""
     from pipeline.train.callbacks import JsonlLog
     from pipeline.train.device import resolve_precision
     from pipeline.train.sft import build_trainer, load_conversations
 
-    found = inputs(cfg)
-    key = stage_key(key_config(cfg), found)
-    run = RunFolder(output_folder("sft", key, cfg.output))
+    run, key, found = locate(cfg)
     run.claim(key, is_main_process())
     if run.done():
         print(f"sft: up to date in {run.root}", file=sys.stderr)
@@ -58,21 +62,12 @@ def run_sft(cfg: SftConfig, resume: bool = False, progress: bool = True) -> Path
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     run.save_model(trainer, trainer.processing_class, template.for_saving())
     if trainer.is_world_process_zero():
-        speeds = [e["tokens_per_s"] for e in trainer.state.log_history if "tokens_per_s" in e][1:]  # first: warm-up
         summary = {
-            "key": key,
-            "seed": cfg.seed,
-            "resumed_from_step": checkpoint_step(checkpoint) if checkpoint else None,
-            "steps": result.global_step,
-            "train_loss": result.training_loss,
-            "runtime_s": result.metrics.get("train_runtime"),
-            "tokens_per_s": statistics.median(speeds) if speeds else None,
+            **training_summary(key, cfg.seed, checkpoint, trainer, result, world_size()),
             "conversations": len(conversations),
             "rows": len(trainer.train_dataset),  # packed rows, or conversations left after truncation
             "chat_template": template.source,
             "precision": resolve_precision(cfg.precision),
-            "processes": world_size(),
-            "gradient_accumulation": trainer.args.gradient_accumulation_steps,
         }
         run.finish("sft", to_dict(cfg), found, summary, cfg.keep_checkpoints)
     print(f"sft: model in {run.model}", file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,22 @@ from pipeline.artifacts import atomic_write_json, is_done, mark_done, write_mani
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
 CLAIM = "run.json"
+
+
+def training_summary(key: str, seed: int, checkpoint: Path | None, trainer, result, world: int) -> dict:
+    """What every training stage's manifest records about its run (``result``: ``trainer.train()``'s)."""
+    speeds = [e["tokens_per_s"] for e in trainer.state.log_history if "tokens_per_s" in e][1:]  # first: warm-up
+    return {
+        "key": key,
+        "seed": seed,
+        "resumed_from_step": checkpoint_step(checkpoint) if checkpoint else None,
+        "steps": result.global_step,
+        "train_loss": result.training_loss,
+        "runtime_s": result.metrics.get("train_runtime"),
+        "tokens_per_s": statistics.median(speeds) if speeds else None,
+        "processes": world,
+        "gradient_accumulation": trainer.args.gradient_accumulation_steps,
+    }
 
 
 class RunStateError(RuntimeError):
