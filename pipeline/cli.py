@@ -21,7 +21,8 @@ STAGE_ORDER = ("corpora", "instruct", "expand", "explain", "translate", "mix", "
 
 EPILOG = """\
 Every stage reads one recipe (a YAML file with one section per stage) and takes overrides as
-dotted key=value pairs, e.g. `seed=3` or `corpora.roles=[train]`. Unknown keys are an error.
+dotted key=value pairs, e.g. `seed=3` or `corpora.roles=[train]`; `--limit 50` is the same as
+`limit=50` for any key of the stage. Unknown keys are an error.
 Data is read from --data-root, else $ADELIE_DATA_ROOT, else ../shared/data.
 """
 
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in stage_parsers:
         # Flags may come after the key=value overrides (`adelie explain k=v --dry-run`): argparse only
         # intermixes optionals and positionals within one parser, so the stage's parser reads the rest.
-        args = stage_parsers[argv[0]].parse_intermixed_args(argv[1:])
+        words = key_options(argv[1:], stage_parsers[argv[0]], all_stages[argv[0]].config)
+        args = stage_parsers[argv[0]].parse_intermixed_args(words)
         args.stage = argv[0]
     else:
         args = parser.parse_args(argv)  # help, or an error naming the known stages
@@ -106,6 +108,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"adelie {stage.name}: {exc}", file=sys.stderr)
         return 2
     return stage.run(config, args)
+
+
+def key_options(words: list[str], parser: argparse.ArgumentParser, config: type) -> list[str]:
+    """``--max-new-tokens 64`` or ``--max-new-tokens=64`` for a key of the stage's config, rewritten as
+    the override ``max_new_tokens=64``; every other word is left to the parser (which rejects what it
+    does not know)."""
+    import dataclasses
+
+    keys = {f.name for f in dataclasses.fields(config)}
+    out, rest = [], iter(words)
+    for word in rest:
+        option, has_value, value = word.partition("=")
+        key = option[2:].replace("-", "_")
+        if not option.startswith("--") or option in parser._option_string_actions or key not in keys:
+            out.append(word)
+            continue
+        if not has_value:
+            value = next(rest, None)
+            if value is None or value.startswith("--"):
+                parser.error(f"{option} needs a value (or write {key}=VALUE)")
+        out.append(f"{key}={value}")
+    return out
 
 
 if __name__ == "__main__":

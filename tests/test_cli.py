@@ -83,3 +83,22 @@ def test_help_teaches_the_recipe_keys():
     result = adelie("corpora", "--help")
     assert result.returncode == 0
     assert "roles = []" in result.stdout and "key=value" in result.stdout
+
+
+def test_a_stage_key_may_be_given_as_an_option(monkeypatch):
+    """`adelie eval --model M --limit 50` is `adelie eval model=M limit=50`; unknown options still fail."""
+    import dataclasses
+
+    from pipeline import cli
+
+    seen = []
+    known = cli.stages()
+    known["eval"] = dataclasses.replace(known["eval"], run=lambda config, args: seen.append(config) or 0)
+    monkeypatch.setattr(cli, "stages", lambda: known)
+    assert main(["eval", "--model", "runs/sft/x", "--limit", "50", "--max-new-tokens=64", "settings=[few_shot]"]) == 0
+    (config,) = seen
+    assert (config.model, config.limit, config.max_new_tokens, config.settings) == ("runs/sft/x", 50, 64, ["few_shot"])
+    with pytest.raises(SystemExit):
+        main(["eval", "--limt", "50"])
+    with pytest.raises(SystemExit):
+        main(["eval", "--limit"])

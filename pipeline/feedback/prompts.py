@@ -13,7 +13,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline.instruct.compose import _demos, eval_prompt
+from pipeline.instruct.compose import draw_demos, eval_prompt
 from pipeline.instruct.config import InstructConfig
 from pipeline.instruct.pool import PoolStats, collect, mixture
 from pipeline.instruct.prompts import load_prompts
@@ -76,7 +76,7 @@ def build_prompts(cfg: InstructConfig, exclude: set[str] = frozenset()) -> tuple
     rows = []
     for record in chosen:
         rng = random.Random(f"{cfg.seed}/feedback/{record.id}")
-        demos = _demos(record, pool[record.dataset], cfg, rng, accept=lambda d: True)
+        demos = draw_demos(record, pool[record.dataset], cfg, rng, accept=lambda d: True)
         text, fmt = eval_prompt(record, demos, prompts)
         rows.append(
             PromptRow(

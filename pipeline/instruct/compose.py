@@ -90,7 +90,7 @@ def compose(
     if with_guidelines:
         parts.append(_guidelines(kept, guidelines, labels, prompts, rng))
     parts.append(fmt.description)
-    demos = _demos(record, demo_pool, cfg, rng, accept=lambda d: p.supports(kind, d))
+    demos = draw_demos(record, demo_pool, cfg, rng, accept=lambda d: p.supports(kind, d))
     if demos:
         shown = [f"{input_block(d, p, prompts, labels)}\n{ANSWER_MARK} {answer(d, p, choices)}" for d in demos]
         parts.append(rng.choice(prompts.demonstrations) + "\n\n" + "\n\n".join(shown))
@@ -173,7 +173,7 @@ def _guidelines(kept, guidelines, labels: LabelMap | None, prompts: PromptData, 
     return "\n".join(lines)
 
 
-def _demos(record: Record, pool: Sequence[Record], cfg: InstructConfig, rng: random.Random, accept) -> list[Record]:
+def draw_demos(record: Record, pool: Sequence[Record], cfg: InstructConfig, rng: random.Random, accept) -> list[Record]:
     """1..8 other records of the same dataset that the chosen format can express, in random order.
 
     A few spare candidates are drawn (the record itself, or one BIO cannot express, is skipped)
