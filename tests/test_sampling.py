@@ -67,6 +67,21 @@ def test_transformers_backend_seeds_reproduce(tiny, prompts):
     assert [len(s) for s in first] == [3] * 4 and backend.tokens > 0
 
 
+def test_beam_search_is_deterministic_and_returns_the_best_beams(tiny, prompts, tmp_path):
+    from pipeline.stages.eval import EvalConfig, run_eval
+
+    backend = TransformersBackend(tiny, batch_size=4)
+    params = SamplingParams(n=2, max_new_tokens=6, num_beams=3)
+    chats, seeds = [r.prompt for r in prompts[:4]], [r.seed for r in prompts[:4]]
+    beams = backend.generate(chats, seeds, params)
+    assert backend.generate(chats, [s + 1 for s in seeds], params) == beams  # no sampling: seeds do not matter
+    assert all(len(set(pair)) == 2 for pair in beams)
+    with pytest.raises(ValueError, match="at most num_beams"):
+        backend.generate(chats, seeds, SamplingParams(n=4, num_beams=3))
+    with pytest.raises(ValueError, match="backend=transformers"):
+        run_eval(EvalConfig(model=tiny, backend="vllm-server", num_beams=4, output=str(tmp_path)))
+
+
 @pytest.mark.slow
 def test_transformers_backend_gives_five_distinct_samples_with_the_real_model(prompts):
     backend = TransformersBackend(resolve_model("smollm2-135m"), batch_size=8)

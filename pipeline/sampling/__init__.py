@@ -36,6 +36,8 @@ class SamplingParams:
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 512
+    num_beams: int = 1
+    """Above 1: beam search (deterministic; the ``n`` best beams), transformers backend only."""
 
 
 class Backend(Protocol):

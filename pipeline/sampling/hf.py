@@ -63,8 +63,7 @@ class TransformersBackend:
                                  add_special_tokens=False).to(self.device)
             with torch.inference_mode():
                 generated = self.model.generate(
-                    **enc, do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0,
-                    num_return_sequences=params.n, max_new_tokens=params.max_new_tokens,
+                    **enc, **decoding(params), num_return_sequences=params.n, max_new_tokens=params.max_new_tokens,
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
             new = generated[:, enc["input_ids"].shape[1] :]
@@ -87,3 +86,12 @@ class TransformersBackend:
         eos = self.model.generation_config.eos_token_id
         ids = eos if isinstance(eos, list) else [eos]
         return [i for i in (*ids, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id) if i is not None]
+
+
+def decoding(params: SamplingParams) -> dict:
+    """``generate`` arguments: sampling, or beam search when ``params.num_beams`` > 1."""
+    if params.num_beams > 1:
+        if params.n > params.num_beams:
+            raise ValueError(f"beam search returns at most num_beams={params.num_beams} sequences, not n={params.n}")
+        return {"do_sample": False, "num_beams": params.num_beams, "early_stopping": True}
+    return {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": 0}

@@ -35,6 +35,7 @@ class EvalConfig:
     dtype: str = help_field("bfloat16", "Weights dtype for local backends (bf16 samples ~1.6x faster on CPU).")
     batch_size: int = help_field(16, "Prompts per generate call.")
     max_new_tokens: int = help_field(256, "Longest answer generated.")
+    num_beams: int = help_field(1, "Beam search width (transformers backend; GNER decodes its BIO answers with beams); 1: near-greedy sampling at T=0.01.")
     base_url: str = help_field("", "OpenAI-compatible endpoint for backend=openai.")
     general: bool = help_field(True, "Also run the general-capability benchmarks through lm-eval.")
     general_tasks: list[str] = help_field([], "General benchmarks (mmlu, bbh, bbh_direct, arc_easy, ...) or benchmark/subtask; empty: the paper's table. limit caps items per benchmark.")
@@ -67,8 +68,10 @@ def datasets_of(folder: Path, wanted: list[str]) -> list[str]:
 
 
 def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
-    from pipeline.sampling import BackendSpec, SamplingParams, model_source, open_backend
+    from pipeline.sampling import BackendSpec, SamplingParams, model_source, open_backend, resolve_backend
 
+    if cfg.num_beams > 1 and resolve_backend(cfg.backend) != "transformers":
+        raise ValueError(f"num_beams={cfg.num_beams}: beam search needs backend=transformers")
     key = stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("output", "data_root")}, {})
     output = output_folder("eval", key, cfg.output)
     if finished(output, key):
@@ -76,7 +79,8 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
         return output
     folder = evalsets_folder(cfg, output)
     model = model_source(cfg.model)
-    params = SamplingParams(n=1, temperature=0.01, max_new_tokens=cfg.max_new_tokens)  # the paper: T=0.01
+    params = SamplingParams(n=1, temperature=0.01, max_new_tokens=cfg.max_new_tokens,  # the paper: T=0.01
+                            num_beams=cfg.num_beams)
     spec = BackendSpec(backend=cfg.backend, model=model, dtype=cfg.dtype, batch_size=cfg.batch_size,
                        base_url=cfg.base_url, api_model=model)
     with open_backend(spec) as backend:
