@@ -86,6 +86,7 @@ def plain_trl_trainer(args, data, out):
 
     from pipeline.models import resolve_model
     from pipeline.train.chat_template import TEMPLATES_DIR
+    from pipeline.train.config import checkpointing_argument
     from pipeline.train.device import precision_arguments
 
     path = resolve_model(args.model)
@@ -97,7 +98,7 @@ def plain_trl_trainer(args, data, out):
     config = SFTConfig(
         output_dir=str(out), per_device_train_batch_size=args.batch_size, gradient_accumulation_steps=1,
         max_steps=args.steps, learning_rate=2e-5, lr_scheduler_type="cosine", warmup_steps=0.03, weight_decay=0.0,
-        seed=0, data_seed=0, gradient_checkpointing=True, logging_steps=1, save_strategy="steps", save_steps=10**6,
+        seed=0, data_seed=0, **checkpointing_argument(True), logging_steps=1, save_strategy="steps", save_steps=10**6,
         report_to="none", dataloader_num_workers=0, disable_tqdm=True, max_length=args.max_length,
         assistant_only_loss=True, chat_template_path=str(TEMPLATES_DIR / "smollm2.jinja"),
         **precision_arguments(args.precision),  # the same device/precision decision, so the settings match

@@ -82,6 +82,16 @@ def accumulation_steps(global_batch: int, batch_size: int, processes: int) -> in
     return global_batch // per_pass
 
 
+def checkpointing_argument(enabled: bool) -> dict[str, bool]:
+    """Activation checkpointing under the name this transformers knows (``gradient_checkpointing``
+    became ``activation_checkpointing`` in 5.x and warns)."""
+    from transformers import TrainingArguments
+
+    name = "activation_checkpointing" if "activation_checkpointing" in TrainingArguments.__dataclass_fields__ \
+        else "gradient_checkpointing"
+    return {name: enabled}
+
+
 def trainer_arguments(cfg: TrainConfig, output_dir: Path, progress: bool = True) -> dict[str, Any]:
     """Keyword arguments for a TRL config (``SFTConfig(**args, **stage_specific)``)."""
     return dict(
@@ -96,7 +106,7 @@ def trainer_arguments(cfg: TrainConfig, output_dir: Path, progress: bool = True)
         lr_scheduler_type=cfg.scheduler,
         warmup_steps=cfg.warmup if cfg.warmup < 1 else int(cfg.warmup),
         weight_decay=cfg.weight_decay,
-        gradient_checkpointing=cfg.gradient_checkpointing,
+        **checkpointing_argument(cfg.gradient_checkpointing),
         logging_steps=cfg.logging_steps,
         save_strategy="steps",
         save_steps=cfg.save_steps,
