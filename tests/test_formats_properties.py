@@ -225,3 +225,21 @@ def test_parsers_never_raise(task, fmt, count):
             assert isinstance(fmt.parse_items(text, lm), list)
             assert isinstance(p.parse(fmt, text, example, lm), Annotations)
     assert time.perf_counter() - started < 60
+
+
+TEMPLATES = [(task, fmt) for task, p in PLUGINS.items() for fmts in p.formats.values() for fmt in fmts
+             if type(fmt).__name__ == "TemplateFormat"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("task", "fmt"), TEMPLATES, ids=[f.id for _, f in TEMPLATES])
+def test_a_truncated_looping_answer_parses_at_once(task, fmt):
+    """A model that loops until max_new_tokens leaves an item that never closes (seen on CaRB: "(The
+    company; Simpson; Simpson; ..."). With no item end in sight the regex once tried every split of
+    the fields before failing: 2 s at 45 repeats, hours at 300. Now nothing past the last possible
+    item end is searched, and the complete items before the loop are still read."""
+    p = plugin(task)
+    complete = p.render(fmt, SAMPLES[task], None)
+    loop = "(" + fmt.separator.join(["Simpson; Simpson"] * 150)
+    items = fmt.parse_items(complete + fmt.separator + loop)
+    assert items[: len(fmt.parse_items(complete))] == fmt.parse_items(complete)

@@ -65,13 +65,17 @@ def _closed(task: Task, answers, records, bootstrap: int, rng: random.Random) ->
 def _openie(answers, records, bootstrap: int, rng: random.Random) -> dict:
     from eval.scorers.carb import score_openie
 
-    result = score_openie(answers, records)
-    pairs = list(zip(answers, records))
+    from pipeline.tasks import plugin
+
+    task = plugin("openie")
+    tuples = [task.parse(task.eval_format, answer, record).tuples for answer, record in zip(answers, records)]
+    result = score_openie(tuples, records)
+    pairs = list(zip(tuples, records))
 
     def f1(sample) -> float:
-        return score_openie([a for a, _ in sample], [r for _, r in sample]).f1
+        return score_openie([t for t, _ in sample], [r for _, r in sample]).f1
 
-    # CaRB is recomputed per resample: fewer resamples keep it to seconds.
+    # CaRB's matching is recomputed per resample (answers are parsed once): fewer resamples keep it to seconds.
     low, high = _interval(pairs, f1, min(bootstrap, 200), rng)
     return {"score": 100 * result.f1, "ci": [100 * low, 100 * high], "metric": "CaRB F1", "details": result.as_dict()}
 

@@ -215,9 +215,9 @@ class TemplateFormat(OutputFormat):
             text = text[: -len(self.separator.strip())].rstrip()
         if not text or self.is_none(text):
             return []
-        items, pos = [], 0
-        while pos < len(text):
-            match = self._item_re.search(text, pos)
+        items, pos, end = [], 0, self._last_item_end(text)
+        while pos < end:
+            match = self._item_re.search(text, pos, end)
             if match is None or match.end() == match.start():
                 break
             item = self._item_from_match(match, labels)
@@ -225,6 +225,17 @@ class TemplateFormat(OutputFormat):
                 items.append(item)
             pos = match.end()
         return items
+
+    def _last_item_end(self, text: str) -> int:
+        """Where the last item could end: every match ends with the closing literal and a separator
+        (or the end of the text), so the search never needs to look further. Bounding it matters: a
+        truncated, looping output with no item end would otherwise make the regex try every split of
+        its fields before failing (seconds for a few hundred characters, growing polynomially)."""
+        closing = self._parts[-1].text if isinstance(self._parts[-1], _Literal) else ""
+        if not closing or text.endswith(closing):
+            return len(text)
+        at = text.rfind(closing + self.separator)
+        return at + len(closing + self.separator) if at != -1 else 0
 
     def _item_from_match(self, match: re.Match, labels: LabelMap | None) -> Item | None:
         item: Item = {}
