@@ -131,11 +131,12 @@ def run_pipeline(p: Pipeline) -> list[Step]:
         resources["explanations"] = str(llm_outputs["explain"] / "explanations.jsonl")
     instruct = p.step("instruct", lambda: run_instruct(p.config("instruct", **resources), p.progress),
                       _figure("instances"))
-    mix = p.step("mix", lambda: run_mix(p.config("mix", instruct=str(instruct))), _figure("rows"))
-    sft = p.step("sft", lambda: p.train("sft", run_sft, p.config("sft", data=str(mix))))
+    mix = p.step("mix", lambda: run_mix(p.config("mix", instruct=str(instruct))), _figure("instances"))
+    sft = p.step("sft", lambda: p.train("sft", run_sft, p.config("sft", data=str(mix))), _training)
     sample = p.step("sample", lambda: run_sample(p.config("sample", model=str(sft), exclude_instruct=str(instruct)), p.progress))
     feedback = p.step("feedback", lambda: run_feedback(p.config("feedback", samples=str(sample)), p.progress), _figure("pairs"))
-    dpo = p.step("dpo", lambda: p.train("dpo", run_dpo, p.config("dpo", model=str(sft), data=str(feedback))))
+    dpo = p.step("dpo", lambda: p.train("dpo", run_dpo, p.config("dpo", model=str(sft), data=str(feedback))),
+                 _training)
     models = {"base": p.config("sft").model, "sft": str(sft), "dpo": str(dpo)}
     evals = {}
     for name in p.run.eval_models:
@@ -197,6 +198,16 @@ def _figure(key: str) -> Callable[[Path], str]:
         return ""
 
     return read
+
+
+def _training(folder: Path) -> str:
+    import json
+
+    run = json.loads((folder / "manifest.json").read_text())
+    figures = f"{run['steps']} steps, loss {run['train_loss']:.3f}, {run['tokens_per_s'] or 0:.0f} tokens/s"
+    if run.get("log"):  # dpo: where the reward margin ended
+        figures += f", margin {run['log'][-1].get('rewards/margins', 0):.2f}"
+    return figures
 
 
 def _average_score(folder: Path) -> str:
