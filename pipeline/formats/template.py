@@ -134,9 +134,11 @@ class TemplateFormat(OutputFormat):
             stops[part.name] = tuple(s for s in dict.fromkeys(following) if s)
         return stops
 
+    def _closing(self) -> str:
+        return self._parts[-1].text if isinstance(self._parts[-1], _Literal) else ""
+
     def _item_end(self) -> str:
-        closing = self._parts[-1].text if isinstance(self._parts[-1], _Literal) else ""
-        return closing + self.separator
+        return self._closing() + self.separator
 
     def _regex(self) -> str:
         out = []
@@ -231,11 +233,11 @@ class TemplateFormat(OutputFormat):
         (or the end of the text), so the search never needs to look further. Bounding it matters: a
         truncated, looping output with no item end would otherwise make the regex try every split of
         its fields before failing (seconds for a few hundred characters, growing polynomially)."""
-        closing = self._parts[-1].text if isinstance(self._parts[-1], _Literal) else ""
+        closing = self._closing()
         if not closing or text.endswith(closing):
             return len(text)
-        at = text.rfind(closing + self.separator)
-        return at + len(closing + self.separator) if at != -1 else 0
+        at = text.rfind(self._item_end())
+        return at + len(self._item_end()) if at != -1 else 0
 
     def _item_from_match(self, match: re.Match, labels: LabelMap | None) -> Item | None:
         item: Item = {}

@@ -48,9 +48,7 @@ def run_dpo(cfg: DpoConfig, resume: bool = False, progress: bool = True) -> Path
     from pipeline.train.callbacks import JsonlLog
 
     run, key, found = locate(cfg)
-    run.claim(key, is_main_process())
-    if run.done():
-        print(f"dpo: up to date in {run.root}", file=sys.stderr)
+    if run.up_to_date("dpo", key):
         return run.root
     checkpoint = run.resume_point(resume, is_main_process())
     pairs = load_pairs(cfg.data)

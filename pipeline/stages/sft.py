@@ -51,9 +51,7 @@ def run_sft(cfg: SftConfig, resume: bool = False, progress: bool = True) -> Path
     from pipeline.train.sft import build_trainer, load_conversations
 
     run, key, found = locate(cfg)
-    run.claim(key, is_main_process())
-    if run.done():
-        print(f"sft: up to date in {run.root}", file=sys.stderr)
+    if run.up_to_date("sft", key):
         return run.root
     checkpoint = run.resume_point(resume, is_main_process())
     conversations = load_conversations(cfg.data)

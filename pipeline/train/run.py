@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.artifacts import atomic_write_json, is_done, mark_done, write_manifest
+from pipeline.train.config import is_main_process
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
@@ -88,6 +89,14 @@ class RunFolder:
                 )
         elif main_process:
             atomic_write_json(path, {"key": key})
+
+    def up_to_date(self, stage: str, key: str) -> bool:
+        """Claim the folder for ``key`` (see :meth:`claim`); True, said on stderr, when its run finished."""
+        self.claim(key, is_main_process())
+        if self.done():
+            print(f"{stage}: up to date in {self.root}", file=sys.stderr)
+            return True
+        return False
 
     def complete_checkpoints(self) -> list[Path]:
         """Checkpoints with their trainer state written, oldest first."""
