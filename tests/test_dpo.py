@@ -111,6 +111,17 @@ def test_resume_continues_from_the_last_checkpoint(tiny, pairs, tmp_path, monkey
     assert [e["step"] for e in m["log"]] == [1, 2, 3, 4]  # steps 1-2 from the checkpoint's history
 
 
+def test_logging_checkpoint_and_cache_knobs_keep_the_run_folder(tiny, pairs, tmp_path):
+    from pipeline.stages.dpo import locate
+
+    def key(**overrides):
+        cfg = tiny_config(tmp_path, "k", tiny, pairs, output=None, **overrides)
+        return locate(cfg)[1]
+
+    assert key(save_steps=3, logging_steps=7, keep_checkpoints=True, ref_cache=str(tmp_path / "elsewhere")) == key()
+    assert key(beta=0.2) != key()
+
+
 def test_lora_run_saves_a_merged_plain_model(tiny, pairs, tmp_path):
     from transformers import AutoModelForCausalLM
 

@@ -57,6 +57,16 @@ def test_gold_answers_score_100_and_empty_ones_0(evalsets, tmp_path):
     assert all(row["score"] == 0 for row in empty)
 
 
+def test_the_bootstrap_seed_draws_the_intervals(evalsets, tmp_path):
+    half = write_predictions(evalsets, tmp_path / "half", lambda r: gold_answer(r) if int(r.id.rsplit("/", 1)[-1]) % 2 else "NA")
+    rows = list(read_predictions([half / "predictions"]))
+
+    def intervals(seed: int) -> list:
+        return [row["ci"] for row in score_all(rows, 100, seed)]
+
+    assert intervals(0) == intervals(0) and intervals(0) != intervals(1)
+
+
 def test_score_cli_and_report(evalsets, tmp_path):
     from pipeline.cli import main
     from pipeline.stages.report import write_report

@@ -27,12 +27,12 @@ def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
     return dict(runs)
 
 
-def collect(runs: dict[str, list[Path]], bootstrap: int = 1000) -> dict:
+def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0) -> dict:
     """Per label: pooled IE scores and mean general-capability scores."""
     table: dict = {"ie": {}, "general": {}, "seeds": {label: len(paths) for label, paths in runs.items()}}
     for label, paths in runs.items():
         table["ie"][label] = {(s["dataset"], s["setting"]): s
-                              for s in score_all(read_predictions([p / "predictions" for p in paths]), bootstrap)}
+                              for s in score_all(read_predictions([p / "predictions" for p in paths]), bootstrap, seed)}
         general: dict[str, list[float]] = defaultdict(list)
         for path in paths:
             for task, value in _general_scores(path).items():

@@ -107,5 +107,5 @@ def _interval(items: list, statistic, bootstrap: int, rng: random.Random) -> tup
     return values[int(0.025 * (bootstrap - 1))], values[int(0.975 * (bootstrap - 1))]
 
 
-def score_all(rows: Iterable[dict], bootstrap: int = BOOTSTRAP) -> list[dict]:
-    return [score_group(g, bootstrap) for g in group(rows).values()]
+def score_all(rows: Iterable[dict], bootstrap: int = BOOTSTRAP, seed: int = 0) -> list[dict]:
+    return [score_group(g, bootstrap, seed) for g in group(rows).values()]

@@ -19,7 +19,7 @@ from pipeline.cli import Stage
 from pipeline.config import to_dict
 from pipeline.feedback.dpo import DpoConfig, dataset_hash, dpo_precision
 from pipeline.sampling import model_source
-from pipeline.train.config import is_main_process, world_size
+from pipeline.train.config import is_main_process, key_config, world_size
 from pipeline.train.launch import add_training_arguments, run_or_launch
 from pipeline.train.run import RunFolder, training_summary
 
@@ -38,7 +38,8 @@ def inputs(cfg: DpoConfig) -> dict[str, str]:
 def locate(cfg: DpoConfig) -> tuple[RunFolder, str, dict[str, str]]:
     """The run folder of this config and inputs, its key, and the input hashes."""
     found = inputs(cfg)
-    key = stage_key({k: v for k, v in to_dict(cfg).items() if k not in ("output", "ref_cache")}, found)
+    keyed = {k: v for k, v in key_config(cfg).items() if k != "ref_cache"}  # a cache's place, not a knob
+    key = stage_key(keyed, found)
     return RunFolder(output_folder("dpo", key, cfg.output)), key, found
 
 

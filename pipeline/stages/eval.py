@@ -89,7 +89,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
                 prompts = eval_prompts(folder, dataset, setting, cfg.limit)
                 predict(backend, prompts, output / "predictions" / f"{dataset}.{setting}.jsonl", params,
                         cfg.batch_size, progress)
-    scores = {"ie": score_all(read_predictions([output / "predictions"]), cfg.bootstrap)}
+    scores = {"ie": score_all(read_predictions([output / "predictions"]), cfg.bootstrap, cfg.seed)}
     if cfg.general:
         from eval.general import run_general
 

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.artifacts import atomic_write_json, atomic_write_text
+from pipeline.artifacts import atomic_write_json, atomic_write_text, runs_dir
 from pipeline.cli import Stage
 from pipeline.config import help_field
 from pipeline.evaluate.report import collect, markdown, parse_runs, plot_general, plot_ie, to_html
@@ -26,8 +26,8 @@ class ReportConfig:
     output: str | None = help_field(None, "Report folder (default runs/report).")
 
 
-def write_report(targets: list[str], output: Path, bootstrap: int = 1000) -> Path:
-    table = collect(parse_runs(targets), bootstrap)
+def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: int = 0) -> Path:
+    table = collect(parse_runs(targets), bootstrap, seed)
     output.mkdir(parents=True, exist_ok=True)
     plots = []
     for setting in ("zero_shot", "few_shot"):
@@ -50,7 +50,7 @@ def run(config: ReportConfig, args: argparse.Namespace) -> int:
         print("adelie report: name evaluation runs, e.g. base=runs/eval/a sft=runs/eval/b", file=sys.stderr)
         return 2
     try:
-        out = write_report(args.targets, Path(config.output or "runs/report"), config.bootstrap)
+        out = write_report(args.targets, Path(config.output or runs_dir() / "report"), config.bootstrap, config.seed)
     except (ValueError, FileNotFoundError) as exc:
         print(f"adelie report: {exc}", file=sys.stderr)
         return 2

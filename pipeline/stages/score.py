@@ -32,7 +32,7 @@ def run(config: ScoreConfig, args: argparse.Namespace) -> int:
         print("adelie score: name prediction files or folders", file=sys.stderr)
         return 2
     try:
-        scores = score_all(read_predictions([Path(t) for t in args.targets]), config.bootstrap)
+        scores = score_all(read_predictions([Path(t) for t in args.targets]), config.bootstrap, config.seed)
     except (ValueError, OSError) as exc:
         print(f"adelie score: {exc}", file=sys.stderr)
         return 2
