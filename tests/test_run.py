@@ -89,3 +89,18 @@ def test_kill_then_rerun_skips_finished_stages_and_a_knob_reruns_from_its_stage(
     new = set(again) - set(after)
     assert any(k.startswith("dpo") for k in new) and any(k.startswith("eval") for k in new)
     assert not any(k.split("/")[0] in ("instruct", "mix", "sft", "sample", "feedback") for k in new)
+
+    # An SFT-only run (the demonstrations ablation): a new SFT, evaluated, and no preference stages.
+    proc = adelie_run(recipe, root, "sft.lr=3e-5", "run.train_dpo=false", "run.eval_models=[sft]")
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-3000:]
+    new = {k.split("/")[0] for k in set(finished_folders(root)) - set(again)}
+    assert new == {"sft", "eval"}, new
+
+
+@pytest.mark.parametrize("models", ["[dpo]", "[base,sfft]"])
+def test_eval_models_must_be_trained_and_known(recipe, tmp_path, models):
+    proc = adelie_run(recipe, tmp_path / "runs", "run.train_dpo=false", f"run.eval_models={models}")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "run.eval_models" in out, out[-2000:]
+    assert not (tmp_path / "runs").exists()

@@ -7,7 +7,8 @@ stages wrote) are filled in here. A stage's output folder is keyed by a hash of 
 inputs' contents, and a finished folder is found again, so a rerun skips finished stages, a crash
 costs only the step in flight, and changing a knob reruns that stage and the ones after it, never one
 before it. ``--force STAGE`` reruns a stage into a fresh folder (the old one stays); ``--from STAGE``
-forces that stage and every later one.
+forces that stage and every later one. ``run.train_dpo=false`` ends training at SFT (sample, feedback
+and dpo are left out), e.g. for an SFT ablation.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ORDER = ("corpora", "expand", "explain", "instruct", "mix", "sft", "sample", "fe
 class RunConfig:
     key_env: str = help_field("OPENAI_API_KEY", "expand and explain run only when this environment variable is set.")
     eval_models: list[str] = help_field(["base", "sft", "dpo"], "Models that `eval` scores: base, sft and/or dpo.")
+    train_dpo: bool = help_field(True, "Run sample, feedback and dpo; false ends training at SFT (e.g. an SFT ablation).")
     seed: int = help_field(0, "Shared by the recipe.")
     data_root: str | None = help_field(None, "Raw datasets (also --data-root).")
     output: str | None = help_field(None, f"Root of every stage's folder (default ${RUNS_ENV} or runs/).")
@@ -133,11 +135,14 @@ def run_pipeline(p: Pipeline) -> list[Step]:
                       _figure("instances"))
     mix = p.step("mix", lambda: run_mix(p.config("mix", instruct=str(instruct))), _figure("instances"))
     sft = p.step("sft", lambda: p.train("sft", run_sft, p.config("sft", data=str(mix))), _training)
-    sample = p.step("sample", lambda: run_sample(p.config("sample", model=str(sft), exclude_instruct=str(instruct)), p.progress))
-    feedback = p.step("feedback", lambda: run_feedback(p.config("feedback", samples=str(sample)), p.progress), _figure("pairs"))
-    dpo = p.step("dpo", lambda: p.train("dpo", run_dpo, p.config("dpo", model=str(sft), data=str(feedback))),
-                 _training)
-    models = {"base": p.config("sft").model, "sft": str(sft), "dpo": str(dpo)}
+    models = {"base": p.config("sft").model, "sft": str(sft)}
+    if p.run.train_dpo:
+        sample = p.step("sample", lambda: run_sample(p.config("sample", model=str(sft), exclude_instruct=str(instruct)),
+                                                     p.progress))
+        feedback = p.step("feedback", lambda: run_feedback(p.config("feedback", samples=str(sample)), p.progress),
+                          _figure("pairs"))
+        dpo = p.step("dpo", lambda: p.train("dpo", run_dpo, p.config("dpo", model=str(sft), data=str(feedback))), _training)
+        models["dpo"] = str(dpo)
     evals = {}
     for name in p.run.eval_models:
         evals[name] = p.step(
@@ -236,6 +241,11 @@ def run(config: RunConfig, args: argparse.Namespace) -> int:
         if stage not in ORDER:
             print(f"adelie run: unknown stage {stage!r}; stages: {', '.join(ORDER)}", file=sys.stderr)
             return 2
+    unknown = sorted(set(config.eval_models) - {"base", "sft", "dpo"})
+    if unknown or ("dpo" in config.eval_models and not config.train_dpo):
+        what = f"unknown models {unknown}" if unknown else "dpo is evaluated but run.train_dpo is false"
+        print(f"adelie run: run.eval_models: {what}; choose from base, sft and dpo", file=sys.stderr)
+        return 2
     pipeline = Pipeline(read_recipe(args.config), overrides, config, set(args.force), args.start)
     try:
         run_pipeline(pipeline)
