@@ -18,7 +18,7 @@ import pytest
 from pipeline.feedback.prompts import PromptRow
 from pipeline.models import resolve_model, tiny_model
 from pipeline.sampling import SamplingParams
-from pipeline.sampling.hf import TransformersBackend
+from pipeline.sampling.hf import TransformersBackend, token_batches
 from pipeline.stages.sample import SAMPLES, SampleConfig, prompts_for, read_done, run_sample
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -171,3 +171,13 @@ def test_vllm_server_backend_samples_the_stage_prompts(vllm_python, prompts, tmp
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["throughput"]["backend"] == "vllm-server" and manifest["throughput"]["tokens_per_s"] > 0
     assert "Application startup complete" in (folder / "vllm-serve.log").read_text()
+
+
+def test_short_prompts_fill_a_batch_and_long_ones_go_alone():
+    lengths = [100, 120, 150, 300, 2000, 3000, 6000, 9000]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches = token_batches(order, lengths, size=3, tokens=8192)
+    assert [[lengths[i] for i in b] for b in batches] == [[100, 120, 150], [300, 2000], [3000], [6000], [9000]]
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # every prompt once
+    for b in batches:
+        assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 8192

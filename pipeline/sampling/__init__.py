@@ -56,6 +56,7 @@ class BackendSpec:
     model: str = ""
     dtype: str = "bfloat16"
     batch_size: int = 8
+    batch_tokens: int = 8192
     base_url: str = ""
     api_model: str = ""
     key_env: str = "OPENAI_API_KEY"
@@ -87,7 +88,8 @@ def open_backend(spec: BackendSpec, log_dir=None) -> Iterator[Backend]:
     if name == "transformers":
         from pipeline.sampling.hf import TransformersBackend
 
-        yield TransformersBackend(spec.model, dtype=spec.dtype, batch_size=spec.batch_size)
+        yield TransformersBackend(spec.model, dtype=spec.dtype, batch_size=spec.batch_size,
+                                  batch_tokens=spec.batch_tokens)
     elif name == "vllm":
         from pipeline.sampling.vllm_engine import VllmBackend
 

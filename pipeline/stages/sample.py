@@ -46,6 +46,7 @@ class SampleConfig:
     max_new_tokens: int = help_field(512, "Most new tokens per sample.")
     dtype: str = help_field("bfloat16", "Weights dtype for transformers and vLLM (bfloat16 samples ~1.6x faster than float32 on CPU).")
     batch_size: int = help_field(8, "transformers: prompts per generate call (each expanded to n sequences).")
+    batch_tokens: int = help_field(8192, "transformers: padded prompt tokens per generate call (before the n-fold expansion); a longer prompt goes alone.")
     chunk: int = help_field(64, "Prompts sampled between two appends to samples.jsonl (the unit of resume).")
     # -- OpenAI-compatible endpoint --------------------------------------------------------------
     base_url: str = help_field("", "openai backend: the endpoint, e.g. http://host:8000/v1.")
@@ -87,7 +88,8 @@ def instruct_config(cfg: SampleConfig) -> InstructConfig:
 
 def backend_spec(cfg: SampleConfig) -> BackendSpec:
     return BackendSpec(
-        backend=cfg.backend, model=model_source(cfg.model), dtype=cfg.dtype, batch_size=cfg.batch_size, base_url=cfg.base_url,
+        backend=cfg.backend, model=model_source(cfg.model), dtype=cfg.dtype, batch_size=cfg.batch_size,
+        batch_tokens=cfg.batch_tokens, base_url=cfg.base_url,
         api_model=cfg.api_model, key_env=cfg.key_env, concurrency=cfg.concurrency, timeout_s=cfg.timeout_s,
         vllm_python=cfg.vllm_python, max_model_len=cfg.max_model_len, enforce_eager=cfg.enforce_eager,
         server_args=tuple(cfg.server_args), start_timeout_s=cfg.start_timeout_s, seed=cfg.seed,
