@@ -67,6 +67,22 @@ def test_the_bootstrap_seed_draws_the_intervals(evalsets, tmp_path):
     assert intervals(0) == intervals(0) and intervals(0) != intervals(1)
 
 
+def test_a_task_family_averages_its_datasets_with_a_narrower_interval(evalsets, tmp_path):
+    from pipeline.evaluate.score import CLOSED_IE, families
+
+    half = write_predictions(evalsets, tmp_path / "half", lambda r: gold_answer(r) if int(r.id.rsplit("/", 1)[-1]) % 2 else "NA")
+    scored = score_all(read_predictions([half / "predictions"]), 200, replicates=True)
+    found = {(f["family"], f["setting"]): f for f in families(scored)}
+    closed = [r for r in scored if r["setting"] == "few_shot" and r["task"] not in ("openie", "ondemand")]
+    family = found[(CLOSED_IE, "few_shot")]
+    assert family["datasets"] == sorted(r["dataset"] for r in closed)
+    assert family["score"] == pytest.approx(sum(r["score"] for r in closed) / len(closed))
+    assert family["ci"][0] <= family["score"] <= family["ci"][1]
+    # Averaging independent datasets narrows the interval below the widest of theirs.
+    assert family["ci"][1] - family["ci"][0] < max(r["ci"][1] - r["ci"][0] for r in closed)
+    assert found[("rc", "few_shot")]["score"] == next(r["score"] for r in closed if r["dataset"] == "semeval2010_task8")
+
+
 def test_score_cli_and_report(evalsets, tmp_path):
     from pipeline.cli import main
     from pipeline.stages.report import write_report

@@ -1,7 +1,8 @@
 """The evaluation report: Markdown and HTML with plots, comparing labelled runs (base / SFT / DPO...).
 
 Runs given the same label (several seeds of one recipe) are pooled: their predictions are scored
-together, so the bootstrap interval covers both instance and seed variation.
+together, so the bootstrap interval covers both instance and seed variation. Task families (NER, RC,
+..., all closed IE) average their datasets' scores (:func:`pipeline.evaluate.score.families`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.evaluate.predict import read_predictions
-from pipeline.evaluate.score import score_all
+from pipeline.evaluate.score import CLOSED_IE, families, score_all
 
 
 def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
@@ -28,11 +29,13 @@ def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
 
 
 def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0) -> dict:
-    """Per label: pooled IE scores and mean general-capability scores."""
-    table: dict = {"ie": {}, "general": {}, "seeds": {label: len(paths) for label, paths in runs.items()}}
+    """Per label: pooled IE scores per dataset and per task family, and mean general-capability scores."""
+    table: dict = {"ie": {}, "families": {}, "general": {}, "seeds": {label: len(paths) for label, paths in runs.items()}}
     for label, paths in runs.items():
-        table["ie"][label] = {(s["dataset"], s["setting"]): s
-                              for s in score_all(read_predictions([p / "predictions" for p in paths]), bootstrap, seed)}
+        scored = score_all(read_predictions([p / "predictions" for p in paths]), bootstrap, seed, replicates=True)
+        table["families"][label] = {(f["family"], f["setting"]): f for f in families(scored)}
+        table["ie"][label] = {(s["dataset"], s["setting"]): {k: v for k, v in s.items() if k != "replicates"}
+                              for s in scored}
         general: dict[str, list[float]] = defaultdict(list)
         for path in paths:
             for task, value in _general_scores(path).items():
@@ -100,7 +103,7 @@ def plot_general(table: dict, path: Path) -> bool:
     return True
 
 
-def markdown(table: dict, plots: list[str]) -> str:
+def markdown(table: dict, plots: list[str], sections: list[str] = ()) -> str:
     labels = list(table["ie"])
     lines = ["# adelie evaluation report", ""]
     lines.append("Runs: " + ", ".join(f"**{label}** ({n} run{'s' * (n > 1)})" for label, n in table["seeds"].items()))
@@ -123,6 +126,7 @@ def markdown(table: dict, plots: list[str]) -> str:
         lines.append("| **average** | | " + " | ".join(
             f"**{sum(averages[label]) / len(averages[label]):.1f}**" if averages[label] else "–" for label in labels
         ) + " |")
+        lines += _family_table(table, setting, labels)
     tasks = sorted({t for scores in table["general"].values() for t in scores})
     if tasks:
         lines += ["", "## General capability", "", "| task | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
@@ -130,8 +134,28 @@ def markdown(table: dict, plots: list[str]) -> str:
             lines.append(f"| {task} | " + " | ".join(
                 f"{table['general'][label][task]:.1f}" if task in table["general"].get(label, {}) else "–" for label in labels
             ) + " |")
-    lines += [""] + [f"![{p}]({p})" for p in plots]
+        lines.append("| **average** | " + " | ".join(
+            f"**{sum(scores.values()) / len(scores):.1f}**" if len(scores := table["general"].get(label, {})) == len(tasks)
+            else "–" for label in labels
+        ) + " |")
+    lines += [""] + [f"![{p}]({p})" for p in plots] + list(sections)
     return "\n".join(lines) + "\n"
+
+
+def _family_table(table: dict, setting: str, labels: list[str]) -> list[str]:
+    found = {f for scores in table["families"].values() for f, s in scores if s == setting}
+    if not found:
+        return []
+    order = sorted(found - {CLOSED_IE}) + sorted(found & {CLOSED_IE})
+    lines = ["", f"Task families, {setting.replace('_', '-')}: the mean over their datasets, with a stratified "
+             "bootstrap 95% CI.", "", "| family | datasets | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    for family in order:
+        rows = [table["families"][label].get((family, setting)) for label in labels]
+        size = next(len(r["datasets"]) for r in rows if r)
+        cells = [f"{r['score']:.1f} [{r['ci'][0]:.1f}, {r['ci'][1]:.1f}]" if r else "–" for r in rows]
+        name = f"**{family}**" if family == CLOSED_IE else family
+        lines.append(f"| {name} | {size} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def to_html(md: str) -> str:
@@ -154,6 +178,8 @@ def to_html(md: str) -> str:
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             body.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
+        elif line.startswith("    "):
+            body.append(f"<pre>{html.escape(line.strip())}</pre>")
         elif line.startswith("!["):
             src = line[line.index("(") + 1 : -1]
             body.append(f'<p><img src="{html.escape(src)}" alt="{html.escape(src)}"></p>')

@@ -4,7 +4,8 @@ One headline metric per held-out dataset, in percent: micro F1 (normalised exact
 IE, CaRB F1 for open IE (one confidence per tuple, so the optimal-F1 point is the only point), header
 soft-match F1 for on-demand IE (content ROUGE-L beside it). Intervals resample instances with a fixed
 seed (percentile bootstrap, 95%); closed IE and on-demand IE resample per-instance counts, CaRB is
-recomputed on each resample.
+recomputed on each resample. A task family's score (NER, RC, ..., and all closed IE) is the mean of
+its datasets' scores; its interval pairs the datasets' resamples (a stratified bootstrap of the mean).
 """
 
 from __future__ import annotations
@@ -57,9 +58,8 @@ def _closed(task: Task, answers, records, bootstrap: int, rng: random.Random) ->
         tp, pred, gold = (sum(getattr(c, k) for c in counts) for k in ("tp", "pred", "gold"))
         return 2 * tp / (pred + gold) if pred + gold else 0.0
 
-    low, high = _interval(per_record, f1, bootstrap, rng)
-    return {"score": 100 * total.normalised[main].f1, "ci": [100 * low, 100 * high], "metric": f"{main} F1",
-            "details": total.as_dict()}
+    return {"score": 100 * total.normalised[main].f1, **_bootstrap(per_record, f1, bootstrap, rng),
+            "metric": f"{main} F1", "details": total.as_dict()}
 
 
 def _openie(answers, records, bootstrap: int, rng: random.Random) -> dict:
@@ -76,8 +76,8 @@ def _openie(answers, records, bootstrap: int, rng: random.Random) -> dict:
         return score_openie([t for t, _ in sample], [r for _, r in sample]).f1
 
     # CaRB's matching is recomputed per resample (answers are parsed once): fewer resamples keep it to seconds.
-    low, high = _interval(pairs, f1, min(bootstrap, 200), rng)
-    return {"score": 100 * result.f1, "ci": [100 * low, 100 * high], "metric": "CaRB F1", "details": result.as_dict()}
+    return {"score": 100 * result.f1, **_bootstrap(pairs, f1, min(bootstrap, 200), rng), "metric": "CaRB F1",
+            "details": result.as_dict()}
 
 
 def _ondemand(answers, records, bootstrap: int, rng: random.Random) -> dict:
@@ -94,18 +94,53 @@ def _ondemand(answers, records, bootstrap: int, rng: random.Random) -> dict:
         p, r = (p_hits / p_cells if p_cells else 0.0), (g_hits / g_cells if g_cells else 0.0)
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    low, high = _interval(per, f1, bootstrap, rng)
-    return {"score": 100 * total.header.f1, "ci": [100 * low, 100 * high], "metric": "header F1",
+    return {"score": 100 * total.header.f1, **_bootstrap(per, f1, bootstrap, rng), "metric": "header F1",
             "details": total.as_dict()}
 
 
-def _interval(items: list, statistic, bootstrap: int, rng: random.Random) -> tuple[float, float]:
-    if not items or bootstrap <= 0:
-        return (0.0, 0.0)
+def _bootstrap(items: list, statistic, bootstrap: int, rng: random.Random) -> dict:
+    """The statistic (in %) on ``bootstrap`` resamples of the items, in drawing order, and their 95% interval."""
     n = len(items)
-    values = sorted(statistic([items[rng.randrange(n)] for _ in range(n)]) for _ in range(bootstrap))
-    return values[int(0.025 * (bootstrap - 1))], values[int(0.975 * (bootstrap - 1))]
+    replicates = [100 * statistic([items[rng.randrange(n)] for _ in range(n)]) for _ in range(bootstrap)] if n else []
+    return {"ci": interval(replicates), "replicates": replicates}
 
 
-def score_all(rows: Iterable[dict], bootstrap: int = BOOTSTRAP, seed: int = 0) -> list[dict]:
-    return [score_group(g, bootstrap, seed) for g in group(rows).values()]
+def interval(replicates: list[float]) -> list[float]:
+    """The percentile 95% interval of bootstrap replicates ([0, 0] without any)."""
+    if not replicates:
+        return [0.0, 0.0]
+    values = sorted(replicates)
+    return [values[int(0.025 * (len(values) - 1))], values[int(0.975 * (len(values) - 1))]]
+
+
+def score_all(rows: Iterable[dict], bootstrap: int = BOOTSTRAP, seed: int = 0, replicates: bool = False) -> list[dict]:
+    """Every (dataset, setting) group scored; ``replicates`` keeps the bootstrap draws (for :func:`families`)."""
+    scored = [score_group(g, bootstrap, seed) for g in group(rows).values()]
+    if not replicates:
+        for row in scored:
+            del row["replicates"]
+    return scored
+
+
+CLOSED_IE = "closed IE"
+
+
+def families(scored: list[dict]) -> list[dict]:
+    """Per setting, each task family's mean score over its datasets, and all closed-IE datasets together.
+
+    ``scored`` comes from :func:`score_all` with ``replicates=True``. The b-th resample of the family
+    mean averages the b-th resamples of its datasets, which are drawn independently per dataset.
+    """
+    members: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in scored:
+        members[(row["task"], row["setting"])].append(row)
+        if Task(row["task"]) in CLOSED:
+            members[(CLOSED_IE, row["setting"])].append(row)
+    out = []
+    for (family, setting), rows in sorted(members.items()):
+        draws = min(len(r["replicates"]) for r in rows)
+        means = [sum(r["replicates"][b] for r in rows) / len(rows) for b in range(draws)]
+        out.append({"family": family, "setting": setting, "datasets": sorted(r["dataset"] for r in rows),
+                    "instances": sum(r["instances"] for r in rows),
+                    "score": sum(r["score"] for r in rows) / len(rows), "ci": interval(means)})
+    return out

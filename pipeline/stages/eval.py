@@ -83,7 +83,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> Path:
     params = SamplingParams(n=1, temperature=0.01, max_new_tokens=cfg.max_new_tokens,  # the paper: T=0.01
                             num_beams=cfg.num_beams)
     spec = BackendSpec(backend=cfg.backend, model=model, dtype=cfg.dtype, batch_size=cfg.batch_size,
-                       base_url=cfg.base_url, api_model=model)
+                       batch_tokens=cfg.batch_tokens, base_url=cfg.base_url, api_model=model)
     with open_backend(spec) as backend:
         for dataset in datasets_of(folder, cfg.datasets):
             for setting in cfg.settings:

@@ -2,7 +2,9 @@
 
 Each RUN is an ``adelie eval`` output, optionally labelled (``base=runs/eval/a sft=runs/eval/b``);
 runs sharing a label (seeds) are pooled. Writes ``report.md``, ``report.html`` and PNG plots to
-``--output`` (default ``runs/report``).
+``--output`` (default ``runs/report``): held-out IE per dataset and per task family with bootstrap
+CIs, general capability, and, traced through the manifests behind each evaluated model, the SFT and
+DPO training curves, the IEFeedback statistics (paper Table 8) and the commands and manifest hashes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from pipeline.artifacts import atomic_write_json, atomic_write_text, runs_dir
 from pipeline.cli import Stage
 from pipeline.config import help_field
+from pipeline.evaluate.lineage import feedback_section, plot_training, provenance_section, trace
 from pipeline.evaluate.report import collect, markdown, parse_runs, plot_general, plot_ie, to_html
 
 
@@ -27,7 +30,9 @@ class ReportConfig:
 
 
 def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: int = 0) -> Path:
-    table = collect(parse_runs(targets), bootstrap, seed)
+    runs = parse_runs(targets)
+    table = collect(runs, bootstrap, seed)
+    lineages = {label: [trace(path) for path in paths] for label, paths in runs.items()}
     output.mkdir(parents=True, exist_ok=True)
     plots = []
     for setting in ("zero_shot", "few_shot"):
@@ -35,11 +40,14 @@ def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: 
             plots.append(f"ie_{setting}.png")
     if plot_general(table, output / "general.png"):
         plots.append("general.png")
-    md = markdown(table, plots)
+    if plot_training(lineages, output / "training.png"):
+        plots.append("training.png")
+    md = markdown(table, plots, feedback_section(lineages) + provenance_section(lineages))
     atomic_write_text(output / "report.md", md)
     atomic_write_text(output / "report.html", to_html(md))
     atomic_write_json(output / "report.json", {
-        "ie": {label: [v for v in rows.values()] for label, rows in table["ie"].items()},
+        "ie": {label: list(rows.values()) for label, rows in table["ie"].items()},
+        "families": {label: list(rows.values()) for label, rows in table["families"].items()},
         "general": table["general"], "seeds": table["seeds"],
     })
     return output

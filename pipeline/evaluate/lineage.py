@@ -1,0 +1,150 @@
+"""Where an evaluated model came from: the stage folders behind an ``adelie eval`` output.
+
+Every stage's ``manifest.json`` records its config, whose input fields (``model``, ``data``,
+``samples``, ``instruct``, ``evalsets``...) name the folders earlier stages wrote. Following them
+from an evaluation gives its lineage (eval → dpo → feedback → sample → sft → mix → instruct), from
+which the report draws training curves, the IEFeedback statistics and the commands and manifest
+hashes that reproduce each number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.artifacts import MANIFEST
+
+
+@dataclass(frozen=True)
+class StageFolder:
+    stage: str
+    path: Path
+    manifest: dict
+
+    @property
+    def key(self) -> str:
+        return str(self.manifest.get("key", self.path.name))
+
+    @property
+    def manifest_sha256(self) -> str:
+        return hashlib.sha256((self.path / MANIFEST).read_bytes()).hexdigest()
+
+
+def read_stage(path: Path) -> StageFolder | None:
+    """The stage folder at ``path``, or None where there is no readable manifest."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return StageFolder(str(manifest.get("stage", path.parent.name)), path, manifest)
+
+
+def trace(eval_folder: Path) -> list[StageFolder]:
+    """The eval folder and every stage folder upstream of it, each once, nearest first.
+
+    A recorded path is read as written (relative to where the run started) and, failing that,
+    relative to the runs folder holding the evaluation (``<runs>/eval/<key>``).
+    """
+    roots = [Path.cwd(), eval_folder.resolve().parent.parent.parent]
+    start = read_stage(eval_folder)
+    found, queue, seen = [], [start] if start else [], {eval_folder.resolve()}
+    while queue:
+        folder = queue.pop(0)
+        found.append(folder)
+        for value in folder.manifest.get("config", {}).values():
+            if not isinstance(value, str) or not value:
+                continue
+            for root in roots:
+                candidate = (root / value).resolve()
+                if candidate not in seen and (candidate / MANIFEST).is_file():
+                    seen.add(candidate)
+                    upstream = read_stage(candidate)
+                    if upstream:
+                        queue.append(upstream)
+                    break
+    return found
+
+
+def of_stage(lineage: list[StageFolder], stage: str) -> list[StageFolder]:
+    return [f for f in lineage if f.stage == stage]
+
+
+def training_log(folder: StageFolder) -> list[dict]:
+    """The logged optimizer steps of a training folder (the last attempt's, where a run resumed)."""
+    path = folder.path / "train_log.jsonl"
+    if not path.is_file():
+        return []
+    entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    steps = [e for e in entries if "loss" in e and "step" in e]
+    by_step = {e["step"]: e for e in steps}  # a resumed run logs its steps again: keep the later entry
+    return [by_step[s] for s in sorted(by_step)]
+
+
+def plot_training(lineages: dict[str, list[list[StageFolder]]], path: Path) -> bool:
+    """Loss per step of every SFT and DPO run behind the report's models, and DPO's reward margin."""
+    curves: dict[str, dict[str, list[dict]]] = {"sft": {}, "dpo": {}}
+    for runs in lineages.values():
+        for lineage in runs:
+            for stage in curves:
+                for folder in of_stage(lineage, stage):
+                    log = training_log(folder)
+                    if log:
+                        curves[stage][f"{stage} {folder.key[:8]} (seed {folder.manifest.get('seed', '?')})"] = log
+    panels = [("sft", "loss", "SFT loss"), ("dpo", "loss", "DPO loss"), ("dpo", "rewards/margins", "DPO reward margin")]
+    panels = [p for p in panels if any(p[1] in e for log in curves[p[0]].values() for e in log)]
+    if not panels:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, (stage, metric, title) in zip(axes[0], panels):
+        for name, log in curves[stage].items():
+            points = [(e["step"], e[metric]) for e in log if metric in e]
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 30 else None,
+                    label=name)
+        ax.set_title(title)
+        ax.set_xlabel("optimizer step")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def feedback_section(lineages: dict[str, list[list[StageFolder]]]) -> list[str]:
+    """Paper Table 8 for each IEFeedback set behind the report's DPO models."""
+    from pipeline.feedback.stats import table8
+
+    lines, shown = [], set()
+    for runs in lineages.values():
+        for lineage in runs:
+            for folder in of_stage(lineage, "feedback"):
+                stats = folder.path / "stats.json"
+                if folder.path in shown or not stats.is_file():
+                    continue
+                shown.add(folder.path)
+                lines += ["", f"### IEFeedback `{folder.key}` (seed {folder.manifest.get('config', {}).get('seed', '?')})",
+                          "", table8(json.loads(stats.read_text()))]
+    return ["", "## IEFeedback (paper Table 8)", *lines] if lines else []
+
+
+def provenance_section(lineages: dict[str, list[list[StageFolder]]]) -> list[str]:
+    """The command that produced each evaluated model and the hash of every manifest behind it."""
+    lines = ["", "## Provenance", "",
+             "Each evaluation and the stage folders it was built from; the manifests hold the full configs.", "",
+             "| label | stage | key | manifest sha256 |", "|---|---|---|---|"]
+    commands: dict[str, None] = {}
+    for label, runs in lineages.items():
+        for lineage in runs:
+            for folder in lineage:
+                lines.append(f"| {label} | {folder.stage} | {folder.key} | {folder.manifest_sha256[:16]} |")
+                commands.setdefault(str(folder.manifest.get("command", "")).strip())
+    listed = [c for c in commands if c]
+    if listed:
+        lines += ["", "Commands recorded in these manifests:", ""] + [f"    {c}" for c in listed]
+    return lines
