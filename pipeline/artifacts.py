@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import sys
 import tempfile
@@ -153,6 +154,13 @@ def versions() -> dict[str, str]:
     return found
 
 
+def command_line() -> str:
+    """This process's command as a user would retype it: ``adelie STAGE ...`` however it was started."""
+    program = Path(sys.argv[0]).name
+    words = ["adelie", *sys.argv[1:]] if program in ("adelie", "cli.py", "__main__.py") else sys.argv
+    return shlex.join(words)
+
+
 def write_manifest(folder: Path, stage: str, config: dict[str, Any], inputs: dict[str, str],
                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """``manifest.json``: what ran, with which config, inputs (hashes), seed and package versions."""
@@ -162,7 +170,7 @@ def write_manifest(folder: Path, stage: str, config: dict[str, Any], inputs: dic
         "config": config,
         "inputs": inputs,
         "versions": versions(),
-        "command": " ".join(sys.argv),
+        "command": command_line(),
         "finished": datetime.now(timezone.utc).isoformat(),
         **(extra or {}),
     }

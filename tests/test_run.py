@@ -82,6 +82,7 @@ def test_kill_then_rerun_skips_finished_stages_and_a_knob_reruns_from_its_stage(
     for stage in ("eval", "dpo", "feedback", "sample", "sft", "mix", "instruct"):
         assert f"| dpo | {stage} |" in report, stage  # the DPO model's lineage, traced through manifests
     assert "training.png" in report and (root / "report" / "training.png").stat().st_size > 10_000
+    assert f"    adelie run --config {recipe} --output {root}" in report  # the command to rerun it
     for stage in ("sft", "sample", "feedback", "dpo"):
         assert any(k.startswith(stage) for k in after), stage
 
