@@ -56,32 +56,33 @@ def build_eval_sets(cfg: InstructConfig, prompts: PromptData, folder: Path) -> d
     """Write ``folder/<dataset>/{zero_shot,few_shot}.jsonl``; return counts per dataset."""
     counts = {}
     for spec in heldout_specs():
-        records, demo_pool = frozen_subset(spec, cfg)
-        k = shots(spec.task, cfg)
-        files = {"zero_shot": [], "few_shot": []}
-        for record in records:
-            rng = random.Random(f"{cfg.eval_seed}/shots/{record.id}")
-            candidates = rng.sample(demo_pool, min(k + 1, len(demo_pool)))
-            demos = [d for d in candidates if d.id != record.id][:k]
-            for setting, chosen in (("zero_shot", []), ("few_shot", demos)):
-                prompt, fmt = eval_prompt(record, chosen, prompts)
-                files[setting].append(
-                    json.dumps(
-                        {
-                            "id": record.id,
-                            "dataset": spec.name,
-                            "task": spec.task.value,
-                            "setting": setting,
-                            "format": fmt.id,
-                            "demos": [d.id for d in chosen],
-                            "messages": [{"role": "user", "content": prompt}],
-                            "record": json.loads(record.to_json()),
-                        },
-                        ensure_ascii=False,
-                        sort_keys=True,
-                    )
-                )
-        for setting, lines in files.items():
+        files = eval_rows(spec, cfg, prompts)
+        for setting, rows in files.items():
+            lines = [json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows]
             atomic_write_text(folder / spec.name / f"{setting}.jsonl", "\n".join(lines) + "\n")
-        counts[spec.name] = {"instances": len(records), "shots": k}
+        counts[spec.name] = {"instances": len(files["zero_shot"]), "shots": shots(spec.task, cfg)}
     return counts
+
+
+def eval_rows(spec: DatasetSpec, cfg: InstructConfig, prompts: PromptData) -> dict[str, list[dict]]:
+    """One held-out dataset's frozen subset as zero-shot and k-shot evaluation prompts."""
+    records, demo_pool = frozen_subset(spec, cfg)
+    k = shots(spec.task, cfg)
+    files: dict[str, list[dict]] = {"zero_shot": [], "few_shot": []}
+    for record in records:
+        rng = random.Random(f"{cfg.eval_seed}/shots/{record.id}")
+        candidates = rng.sample(demo_pool, min(k + 1, len(demo_pool)))
+        demos = [d for d in candidates if d.id != record.id][:k]
+        for setting, chosen in (("zero_shot", []), ("few_shot", demos)):
+            prompt, fmt = eval_prompt(record, chosen, prompts)
+            files[setting].append({
+                "id": record.id,
+                "dataset": spec.name,
+                "task": spec.task.value,
+                "setting": setting,
+                "format": fmt.id,
+                "demos": [d.id for d in chosen],
+                "messages": [{"role": "user", "content": prompt}],
+                "record": json.loads(record.to_json()),
+            })
+    return files
