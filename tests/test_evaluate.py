@@ -83,6 +83,24 @@ def test_a_task_family_averages_its_datasets_with_a_narrower_interval(evalsets, 
     assert found[("rc", "few_shot")]["score"] == next(r["score"] for r in closed if r["dataset"] == "semeval2010_task8")
 
 
+def test_predictions_are_saved_batch_by_batch_and_a_rerun_answers_nothing_twice(evalsets, tmp_path):
+    from pipeline.evaluate.predict import eval_prompts, predict
+    from pipeline.models import tiny_model
+    from pipeline.sampling import SamplingParams
+    from pipeline.sampling.hf import TransformersBackend
+
+    backend = TransformersBackend(str(tiny_model(tmp_path / "tiny")), dtype="float32", batch_size=4, batch_tokens=1200)
+    prompts = eval_prompts(evalsets, "crossner_ai", "few_shot", 6)
+    plan = backend.plan([p["messages"] for p in prompts])
+    assert sorted(i for batch in plan for i in batch) == list(range(6)) and len(plan) >= 2
+    path = tmp_path / "predictions" / "crossner_ai.few_shot.jsonl"
+    params = SamplingParams(n=1, temperature=0.01, max_new_tokens=4)
+    predict(backend, prompts[:3], path, params, progress=False)  # an interrupted run...
+    predict(backend, prompts, path, params, progress=False)  # ...resumed
+    ids = [json.loads(line)["id"] for line in path.read_text().splitlines()]
+    assert sorted(ids) == sorted(p["id"] for p in prompts)
+
+
 def test_score_cli_and_report(evalsets, tmp_path):
     from pipeline.cli import main
     from pipeline.stages.report import write_report

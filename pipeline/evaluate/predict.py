@@ -40,13 +40,18 @@ def answered(path: Path) -> set[str]:
 
 
 def predict(backend, prompts: list[dict], path: Path, params, batch_size: int = 16, progress: bool = True) -> None:
-    """Answer ``prompts`` into ``path``, skipping the ones already there."""
+    """Answer ``prompts`` into ``path``, skipping the ones already there, one generate batch at a time
+    (the backend's own batches where it plans them, else ``batch_size`` prompts)."""
     done = answered(path)
     todo = [p for p in prompts if p["id"] not in done]
     path.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(backend, "plan"):
+        batches = [[todo[i] for i in batch] for batch in backend.plan([p["messages"] for p in todo])]
+    else:
+        batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
     bar = tqdm(total=len(todo), desc=path.stem, unit="prompt", disable=not progress or not todo, file=sys.stderr)
     with open(path, "a", encoding="utf-8") as out:
-        for batch in _batches(todo, batch_size):
+        for batch in batches:
             answers = backend.generate([p["messages"] for p in batch], [0] * len(batch), params)
             for prompt, outputs in zip(batch, answers):
                 row = {k: prompt[k] for k in ("id", "dataset", "task", "setting", "format", "record")}
@@ -72,7 +77,3 @@ def read_predictions(paths: list[Path]) -> Iterator[dict]:
                 if "prediction" in row and "record" in row:
                     yield row
 
-
-def _batches(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -54,11 +54,21 @@ class TransformersBackend:
         self.batch_tokens = batch_tokens
         self.tokens = 0
 
+    def _render(self, prompts: list[Messages]) -> tuple[list[str], list[int]]:
+        texts = [self.tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
+        return texts, [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    def plan(self, prompts: list[Messages]) -> list[list[int]]:
+        """The ``generate`` batches these prompts fall into (indices, shortest first), so a caller can
+        save and report progress batch by batch."""
+        _, lengths = self._render(prompts)
+        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        return token_batches(order, lengths, self.batch_size, self.batch_tokens)
+
     def generate(self, prompts: list[Messages], seeds: list[int], params: SamplingParams) -> list[list[str]]:
         import torch
 
-        texts = [self.tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
-        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        texts, lengths = self._render(prompts)
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         out: list[list[str]] = [[] for _ in prompts]
         for batch in token_batches(order, lengths, self.batch_size, self.batch_tokens):
