@@ -1,21 +1,24 @@
-"""Evaluation prompts per second with and without the token cap on transformers batches, in one run.
+"""Time and peak memory of transformers batches with and without the token cap, in one run.
 
 The same frozen few-shot prompts of held-out sets are answered twice by one loaded model:
 
-- ``padded`` (baseline): ``batch_size`` prompts per ``generate`` call whatever their length, as the
-  backend did before ``batch_tokens``;
-- ``capped``: the default ``batch_tokens`` (8192 padded prompt tokens per call), so a long prompt is
-  read alone, on the unmasked attention path.
+- ``capped``: the default ``batch_tokens`` (8192 padded prompt tokens per ``generate`` call);
+- ``padded`` (baseline): ``batch_size`` prompts per call whatever their length, as the backend did
+  before ``batch_tokens``.
+
+Peak memory is the process's maximum resident set after each variant; it only grows, so the capped
+variant runs first and the padded one's figure is its own peak (or the capped one's, if lower).
 
 Usage::
 
-    .venv/bin/python benchmarks/eval_batching.py --datasets benchie semeval2010_task8 --prompts 8
+    .venv/bin/python benchmarks/eval_batching.py --datasets benchie --prompts 8 --batch-size 8
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -38,7 +41,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=8, help="few-shot prompts per dataset")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--batch-tokens", type=int, default=8192)
-    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=8)
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
 
@@ -46,22 +49,24 @@ def main() -> None:
     prompts = load_prompts()
     backend = TransformersBackend(args.model, batch_size=args.batch_size)
     params = SamplingParams(n=1, temperature=0.01, max_new_tokens=args.max_new_tokens)
-    print("| dataset | prompts | prompt tokens (mean) | padded | capped | speed-up |")
-    print("|---|---|---|---|---|---|")
+    print("| dataset | prompts | prompt tokens (mean) | capped | padded | padded / capped time | peak RSS capped | peak RSS padded |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.datasets:
         rows = eval_rows(get(name), cfg, prompts)["few_shot"][: args.prompts]
         messages = [r["messages"] for r in rows]
         texts = [backend.tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in messages]
         mean_tokens = sum(len(backend.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts) / len(texts)
         backend.generate(messages[:1], [0], SamplingParams(n=1, temperature=0.01, max_new_tokens=2))  # warm-up
-        times = {}
-        for variant, cap in (("padded", 10**9), ("capped", args.batch_tokens)):
+        times, peaks = {}, {}
+        for variant, cap in (("capped", args.batch_tokens), ("padded", 10**9)):
             backend.batch_tokens = cap
             start = time.perf_counter()
             backend.generate(messages, [0] * len(messages), params)
             times[variant] = time.perf_counter() - start
-        print(f"| {name} | {len(rows)} | {mean_tokens:,.0f} | {times['padded']:.1f} s | {times['capped']:.1f} s "
-              f"| {times['padded'] / times['capped']:.2f}x |", flush=True)
+            peaks[variant] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+        print(f"| {name} | {len(rows)} | {mean_tokens:,.0f} | {times['capped']:.1f} s | {times['padded']:.1f} s "
+              f"| {times['padded'] / times['capped']:.2f}x | {peaks['capped']:.1f} GiB | {peaks['padded']:.1f} GiB |",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 
 Prompts are rendered with the model's chat template, sorted by length (less padding), left-padded and
 sampled up to ``batch_size`` at a time, each expanded to ``n`` sequences by ``generate`` itself. A batch
-also stays within ``batch_tokens`` padded prompt tokens (rows x longest prompt): on CPU a padded batch
-takes the masked attention path, which reads a 6,000-token prompt at half the speed of the same prompt
-alone (16 s alone, 31 s per prompt in a batch of 2-8, SmolLM2-135M bf16, 2 cores), so long few-shot
-prompts go one at a time while short ones still share their decoding steps. On CPU, bf16 weights
-sample about 1.6x faster than fp32 (docs/cpu-stack-facts.md §4), hence the default dtype.
+also stays within ``batch_tokens`` padded prompt tokens (rows x longest prompt), which bounds the peak
+memory of long few-shot prompts (25 BenchIE prompts of ~2,800 tokens in one batch held 8.6 GB) without
+costing time: sorted by length, the rows of a batch carry little padding, so reading them together or
+in smaller batches takes the same time (benchmarks/eval_batching.py). On CPU, bf16 weights sample about
+1.6x faster than fp32 (docs/cpu-stack-facts.md §4), hence the default dtype.
 
 ``generate`` has one random generator for the whole batch, so per-prompt seeds cannot be honoured
 separately: each batch seeds torch from its prompts' seeds, which makes a rerun with the same prompts

@@ -34,7 +34,7 @@ class EvalConfig:
     backend: str = help_field("transformers", "Generation backend: transformers, vllm, vllm-server or openai.")
     dtype: str = help_field("bfloat16", "Weights dtype for local backends (bf16 samples ~1.6x faster on CPU).")
     batch_size: int = help_field(16, "Prompts per generate call.")
-    batch_tokens: int = help_field(8192, "transformers: padded prompt tokens per generate call; a longer prompt goes alone (on CPU one long prompt reads faster alone than padded in a batch).")
+    batch_tokens: int = help_field(8192, "transformers: padded prompt tokens per generate call, which bounds peak memory; a longer prompt goes alone.")
     max_new_tokens: int = help_field(256, "Longest answer generated.")
     num_beams: int = help_field(1, "Beam search width (transformers backend; GNER decodes its BIO answers with beams); 1: near-greedy sampling at T=0.01.")
     base_url: str = help_field("", "OpenAI-compatible endpoint for backend=openai.")
