@@ -44,3 +44,4 @@ class InstructConfig:
     eval_subset: int = help_field(1000, "Instances per held-out dataset (on-demand IE keeps all 150).")
     shots_closed: int = help_field(4, "Demonstrations in few-shot prompts of closed IE.")
     shots_open: int = help_field(5, "Demonstrations in few-shot prompts of open IE.")
+    eval_max_tokens: int = help_field(4096, "A few-shot prompt longer than this (tokenizer's chat template applied) drops its last demonstrations until it fits (the paper's LLaMA 2 reads 4,096 tokens).")

@@ -6,12 +6,16 @@ prompt (4 demonstrations for closed IE, 5 for open IE) drawn from the dataset's 
 or from the rest of its evaluation split when it has no other (Few-NERD INTER, InstructIE, the OpenIE
 test sets; the subset itself is never used for demonstrations). InstructIE is evaluated whole and has
 no other split here, so its demonstrations are other instances of the set, never the instance itself.
+A few-shot prompt that would exceed ``eval_max_tokens`` keeps fewer demonstrations: BenchIE's and
+InstructIE's demonstrations run to thousands of tokens, and one prompt of 8,400 would not fit even
+SmolLM2's 8,192-token context.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from corpora.cache import read_cached
@@ -55,8 +59,9 @@ def shots(task: Task, cfg: InstructConfig) -> int:
 def build_eval_sets(cfg: InstructConfig, prompts: PromptData, folder: Path) -> dict[str, dict[str, int]]:
     """Write ``folder/<dataset>/{zero_shot,few_shot}.jsonl``; return counts per dataset."""
     counts = {}
+    length = prompt_length(cfg.tokenizer)
     for spec in heldout_specs():
-        files = eval_rows(spec, cfg, prompts)
+        files = eval_rows(spec, cfg, prompts, length)
         for setting, rows in files.items():
             lines = [json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows]
             atomic_write_text(folder / spec.name / f"{setting}.jsonl", "\n".join(lines) + "\n")
@@ -64,8 +69,25 @@ def build_eval_sets(cfg: InstructConfig, prompts: PromptData, folder: Path) -> d
     return counts
 
 
-def eval_rows(spec: DatasetSpec, cfg: InstructConfig, prompts: PromptData) -> dict[str, list[dict]]:
+def prompt_length(tokenizer_name: str) -> Callable[[str], int]:
+    """Tokens of a user prompt with the tokenizer's chat template and generation prompt applied."""
+    from transformers import AutoTokenizer
+
+    from pipeline.models import resolve_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(tokenizer_name))
+
+    def length(prompt: str) -> int:
+        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False)
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    return length
+
+
+def eval_rows(spec: DatasetSpec, cfg: InstructConfig, prompts: PromptData,
+              length: Callable[[str], int] | None = None) -> dict[str, list[dict]]:
     """One held-out dataset's frozen subset as zero-shot and k-shot evaluation prompts."""
+    length = length or prompt_length(cfg.tokenizer)
     records, demo_pool = frozen_subset(spec, cfg)
     k = shots(spec.task, cfg)
     files: dict[str, list[dict]] = {"zero_shot": [], "few_shot": []}
@@ -75,6 +97,9 @@ def eval_rows(spec: DatasetSpec, cfg: InstructConfig, prompts: PromptData) -> di
         demos = [d for d in candidates if d.id != record.id][:k]
         for setting, chosen in (("zero_shot", []), ("few_shot", demos)):
             prompt, fmt = eval_prompt(record, chosen, prompts)
+            while chosen and length(prompt) > cfg.eval_max_tokens:
+                chosen = chosen[:-1]
+                prompt, fmt = eval_prompt(record, chosen, prompts)
             files[setting].append({
                 "id": record.id,
                 "dataset": spec.name,
