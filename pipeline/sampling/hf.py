@@ -3,10 +3,10 @@
 Prompts are rendered with the model's chat template, sorted by length (less padding), left-padded and
 sampled up to ``batch_size`` at a time, each expanded to ``n`` sequences by ``generate`` itself. A batch
 also stays within ``batch_tokens`` padded prompt tokens (rows x longest prompt), which bounds the peak
-memory of long few-shot prompts (25 BenchIE prompts of ~2,800 tokens in one batch held 8.6 GB) without
-costing time: sorted by length, the rows of a batch carry little padding, so reading them together or
-in smaller batches takes the same time (benchmarks/eval_batching.py). On CPU, bf16 weights sample about
-1.6x faster than fp32 (docs/cpu-stack-facts.md §4), hence the default dtype.
+memory and the padding of long few-shot prompts: every row is padded to the batch's longest, so eight
+BenchIE prompts of 2,000-8,400 tokens took 591 s and 3.5 GiB in one batch but 224 s and 1.2 GiB capped,
+while prompts of similar lengths take the same time either way (benchmarks/eval_batching.py). On CPU,
+bf16 weights sample about 1.6x faster than fp32 (docs/cpu-stack-facts.md §4), hence the default dtype.
 
 ``generate`` has one random generator for the whole batch, so per-prompt seeds cannot be honoured
 separately: each batch seeds torch from its prompts' seeds, which makes a rerun with the same prompts
