@@ -33,7 +33,7 @@ def score_group(rows: list[dict], bootstrap: int = BOOTSTRAP, seed: int = 0) -> 
     task = Task(rows[0]["task"])
     records = [Record.model_validate(r["record"]) for r in rows]
     answers = [r["prediction"] for r in rows]
-    rng = random.Random(seed)
+    rng = random.Random(f"{seed}/{rows[0]['dataset']}/{rows[0]['setting']}")  # independent draws per dataset
     if task in CLOSED:
         result = _closed(task, answers, records, bootstrap, rng)
     elif task is Task.OPENIE:
