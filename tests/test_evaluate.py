@@ -111,8 +111,11 @@ def test_score_cli_and_report(evalsets, tmp_path):
         (run / "scores.json").write_text(json.dumps({"ie": score_all(read_predictions([run / "predictions"]), 50),
                                                       "model": name}))
     assert main(["score", str(half / "predictions"), "bootstrap=50"]) == 0
-    out = write_report([f"half={half}", f"gold={gold}"], tmp_path / "report", bootstrap=50)
+    results = tmp_path / "docs" / "RESULTS.md"
+    out = write_report([f"half={half}", f"gold={gold}"], tmp_path / "report", bootstrap=50, markdown_copy=results)
     md = (out / "report.md").read_text()
+    links = [line[line.index("(") + 1 : -1] for line in results.read_text().splitlines() if line.startswith("![")]
+    assert links and all((results.parent / link).is_file() for link in links)  # plots found from RESULTS.md
     assert "| crossner_ai |" in md and "half" in md and "gold" in md
     assert "<table>" in (out / "report.html").read_text()
     from PIL import Image

@@ -10,6 +10,7 @@ DPO training curves, the IEFeedback statistics (paper Table 8) and the commands 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,11 @@ class ReportConfig:
     seed: int = help_field(0, "Seed of the bootstrap.")
     data_root: str | None = help_field(None, "Unused: predictions carry their gold records.")
     output: str | None = help_field(None, "Report folder (default runs/report).")
+    markdown: str | None = help_field(None, "Also write the Markdown here (e.g. RESULTS.md), its plot links relative to it.")
 
 
-def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: int = 0) -> Path:
+def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: int = 0,
+                 markdown_copy: Path | None = None) -> Path:
     runs = parse_runs(targets)
     table = collect(runs, bootstrap, seed)
     lineages = {label: [trace(path) for path in paths] for label, paths in runs.items()}
@@ -42,8 +45,12 @@ def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: 
         plots.append("general.png")
     if plot_training(lineages, output / "training.png"):
         plots.append("training.png")
-    md = markdown(table, plots, feedback_section(lineages) + provenance_section(lineages))
+    sections = feedback_section(lineages) + provenance_section(lineages)
+    md = markdown(table, plots, sections)
     atomic_write_text(output / "report.md", md)
+    if markdown_copy:
+        links = [Path(os.path.relpath(output / p, markdown_copy.resolve().parent)).as_posix() for p in plots]
+        atomic_write_text(markdown_copy, markdown(table, links, sections))
     atomic_write_text(output / "report.html", to_html(md))
     atomic_write_json(output / "report.json", {
         "ie": {label: list(rows.values()) for label, rows in table["ie"].items()},
@@ -58,7 +65,8 @@ def run(config: ReportConfig, args: argparse.Namespace) -> int:
         print("adelie report: name evaluation runs, e.g. base=runs/eval/a sft=runs/eval/b", file=sys.stderr)
         return 2
     try:
-        out = write_report(args.targets, Path(config.output or runs_dir() / "report"), config.bootstrap, config.seed)
+        out = write_report(args.targets, Path(config.output or runs_dir() / "report"), config.bootstrap, config.seed,
+                           Path(config.markdown) if config.markdown else None)
     except (ValueError, FileNotFoundError) as exc:
         print(f"adelie report: {exc}", file=sys.stderr)
         return 2
