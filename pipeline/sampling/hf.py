@@ -54,24 +54,24 @@ class TransformersBackend:
         self.batch_tokens = batch_tokens
         self.tokens = 0
 
-    def _render(self, prompts: list[Messages]) -> tuple[list[str], list[int]]:
+    def _batched(self, prompts: list[Messages]) -> tuple[list[str], list[list[int]]]:
+        """The prompts rendered with the chat template, and their batches (indices, shortest first)."""
         texts = [self.tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
-        return texts, [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        return texts, token_batches(order, lengths, self.batch_size, self.batch_tokens)
 
     def plan(self, prompts: list[Messages]) -> list[list[int]]:
-        """The ``generate`` batches these prompts fall into (indices, shortest first), so a caller can
-        save and report progress batch by batch."""
-        _, lengths = self._render(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
-        return token_batches(order, lengths, self.batch_size, self.batch_tokens)
+        """The ``generate`` batches these prompts fall into, so a caller can save and report progress
+        batch by batch."""
+        return self._batched(prompts)[1]
 
     def generate(self, prompts: list[Messages], seeds: list[int], params: SamplingParams) -> list[list[str]]:
         import torch
 
-        texts, lengths = self._render(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        texts, batches = self._batched(prompts)
         out: list[list[str]] = [[] for _ in prompts]
-        for batch in token_batches(order, lengths, self.batch_size, self.batch_tokens):
+        for batch in batches:
             torch.manual_seed(batch_seed([seeds[i] for i in batch]))
             enc = self.tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
                                  add_special_tokens=False).to(self.device)
