@@ -97,6 +97,7 @@ def test_predictions_are_saved_batch_by_batch_and_a_rerun_answers_nothing_twice(
     params = SamplingParams(n=1, temperature=0.01, max_new_tokens=4)
     predict(backend, prompts[:3], path, params, progress=False)  # an interrupted run...
     predict(backend, prompts, path, params, progress=False)  # ...resumed
+    predict(backend, prompts, path, params, progress=False)  # ...and rerun with nothing left to answer
     ids = [json.loads(line)["id"] for line in path.read_text().splitlines()]
     assert sorted(ids) == sorted(p["id"] for p in prompts)
 

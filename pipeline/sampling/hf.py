@@ -56,6 +56,8 @@ class TransformersBackend:
 
     def _batched(self, prompts: list[Messages]) -> tuple[list[str], list[list[int]]]:
         """The prompts rendered with the chat template, and their batches (indices, shortest first)."""
+        if not prompts:
+            return [], []  # the tokenizer rejects an empty batch (a resumed run with nothing left)
         texts = [self.tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
         lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
