@@ -4,8 +4,9 @@ Per held-out IE dataset: a frozen subset of its evaluation split (``eval_subset`
 ``eval_seed`` only, so training seeds never change what is evaluated), each as a zero-shot and a k-shot
 prompt (4 demonstrations for closed IE, 5 for open IE) drawn from the dataset's own train/dev splits,
 or from the rest of its evaluation split when it has no other (Few-NERD INTER, InstructIE, the OpenIE
-test sets; the subset itself is never used for demonstrations). InstructIE is evaluated whole and has
-no other split here, so its demonstrations are other instances of the set, never the instance itself.
+test sets; the subset itself is not used for demonstrations). Where the subset is the whole split
+(InstructIE always; BenchIE, WiRe57, Re-OIE2016 and MATRES when ``eval_subset`` is at least their
+size), the demonstrations are other instances of the set, never the instance itself.
 A few-shot prompt that would exceed ``eval_max_tokens`` keeps fewer demonstrations: BenchIE's and
 InstructIE's demonstrations run to thousands of tokens, and one prompt of 8,400 would not fit even
 SmolLM2's 8,192-token context.
