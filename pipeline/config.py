@@ -94,11 +94,13 @@ def load_config(
         raise ConfigError(f"recipe section {stage!r} must be a mapping")
     values.update(section)
     names = {f.name for f in dataclasses.fields(cls)}
-    for key in overrides:
-        if key in SHARED_KEYS or key == stage or key in known_sections:
+    for key, value in overrides.items():
+        # A stage field may share its name with a section (mix's `instruct` input folder): a plain
+        # value sets the field, a dotted one (instruct.seed=1) addresses the section.
+        if key in names and not isinstance(value, dict):
+            values[key] = value
+        elif key in SHARED_KEYS or key == stage or key in known_sections:
             continue
-        if key in names:
-            values[key] = overrides[key]
         else:
             raise ConfigError(_unknown(key, stage, names | set(SHARED_KEYS)))
     return build(cls, {k: v for k, v in values.items() if k in names or k not in SHARED_KEYS}, stage)

@@ -44,6 +44,15 @@ def test_a_misspelt_key_in_a_recipe_is_an_error():
         load_config(known["sft"].config, "sft", {"sft": {"learning_rate": 1e-5}}, {}, tuple(known))
 
 
+def test_a_stage_field_named_like_a_section_takes_its_override():
+    """`adelie mix instruct=FOLDER`: mix's input folder shares its name with the instruct section."""
+    known = stages()
+    recipe = yaml.safe_load((RECIPES / "demo.yaml").read_text())
+    overrides = {"instruct": "runs/instruct/abc", "sft": {"lr": 1e-5}}
+    assert load_config(known["mix"].config, "mix", recipe, overrides, tuple(known)).instruct == "runs/instruct/abc"
+    assert load_config(known["sft"].config, "sft", recipe, overrides, tuple(known)).lr == 1e-5
+
+
 def test_the_demo_and_quality_recipes_run_every_stage_on_the_embedded_model():
     known = stages()
     for name in ("demo.yaml", "quality-cpu.yaml", "gpu.yaml"):
