@@ -95,13 +95,12 @@ def load_config(
     values.update(section)
     names = {f.name for f in dataclasses.fields(cls)}
     for key, value in overrides.items():
+        addresses_section = key == stage or key in known_sections
         # A stage field may share its name with a section (mix's `instruct` input folder): a plain
         # value sets the field, a dotted one (instruct.seed=1) addresses the section.
-        if key in names and not isinstance(value, dict):
+        if key in names and not (addresses_section and isinstance(value, dict)):
             values[key] = value
-        elif key in SHARED_KEYS or key == stage or key in known_sections:
-            continue
-        else:
+        elif not (addresses_section or key in SHARED_KEYS):
             raise ConfigError(_unknown(key, stage, names | set(SHARED_KEYS)))
     return build(cls, {k: v for k, v in values.items() if k in names or k not in SHARED_KEYS}, stage)
 

@@ -53,6 +53,15 @@ def test_a_stage_field_named_like_a_section_takes_its_override():
     assert load_config(known["sft"].config, "sft", recipe, overrides, tuple(known)).lr == 1e-5
 
 
+def test_a_mapping_valued_field_takes_its_override():
+    """`adelie explain prices={...}`: a field holding a mapping is not mistaken for a section."""
+    known = stages()
+    recipe = yaml.safe_load((RECIPES / "demo.yaml").read_text())
+    prices = {"gpt-4o-mini": {"input": 0.15, "output": 0.6}}
+    config = load_config(known["explain"].config, "explain", recipe, {"prices": prices}, tuple(known))
+    assert config.prices == prices
+
+
 def test_the_demo_and_quality_recipes_run_every_stage_on_the_embedded_model():
     known = stages()
     for name in ("demo.yaml", "quality-cpu.yaml", "gpu.yaml"):
