@@ -11,7 +11,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from pipeline.config import ConfigError, describe, load_config, parse_overrides, read_recipe
@@ -36,6 +36,9 @@ class Stage:
     description: str = ""
     targets: str = ""
     """What bare (non key=value) words name for this stage, e.g. dataset names; empty: none allowed."""
+    labelled_targets: bool = False
+    """Targets may be ``LABEL=VALUE``: a ``key=value`` word whose key is not a field of the stage's config
+    is a target (``adelie report sft=runs/eval/a``), not an unknown-key error."""
     add_arguments: Callable[[argparse.ArgumentParser], None] = field(default=lambda parser: None)
 
 
@@ -94,11 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)  # help, or an error naming the known stages
     stage = all_stages[args.stage]
-    args.targets = [word for word in args.overrides if "=" not in word]
+    is_target = target_test(stage)
+    args.targets = [word for word in args.overrides if is_target(word)]
     try:
         if args.targets and not stage.targets:
             raise ConfigError(f"unexpected argument {args.targets[0]!r}: overrides are key=value")
-        overrides = parse_overrides([word for word in args.overrides if "=" in word])
+        overrides = parse_overrides([word for word in args.overrides if not is_target(word)])
         if args.data_root:
             overrides["data_root"] = args.data_root
         if args.output:
@@ -108,6 +112,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"adelie {stage.name}: {exc}", file=sys.stderr)
         return 2
     return stage.run(config, args)
+
+
+def target_test(stage: Stage) -> Callable[[str], bool]:
+    """Which command-line words are the stage's targets rather than ``key=value`` overrides."""
+    names = {f.name for f in fields(stage.config)}
+
+    def is_target(word: str) -> bool:
+        if "=" not in word:
+            return True
+        key = word.split("=", 1)[0]
+        return stage.labelled_targets and "." not in key and key not in names
+
+    return is_target
 
 
 def key_options(words: list[str], parser: argparse.ArgumentParser, config: type) -> list[str]:

@@ -104,7 +104,6 @@ def test_predictions_are_saved_batch_by_batch_and_a_rerun_answers_nothing_twice(
 
 def test_score_cli_and_report(evalsets, tmp_path):
     from pipeline.cli import main
-    from pipeline.stages.report import write_report
 
     half = write_predictions(evalsets, tmp_path / "half", lambda r: gold_answer(r) if int(r.id.rsplit("/", 1)[-1]) % 2 else "NA")
     gold = write_predictions(evalsets, tmp_path / "gold", gold_answer)
@@ -113,11 +112,14 @@ def test_score_cli_and_report(evalsets, tmp_path):
                                                       "model": name}))
     assert main(["score", str(half / "predictions"), "bootstrap=50"]) == 0
     results = tmp_path / "docs" / "RESULTS.md"
-    out = write_report([f"half={half}", f"gold={gold}"], tmp_path / "report", bootstrap=50, markdown_copy=results)
+    out = tmp_path / "report"
+    # Labels are not keys of the report stage, even one named like a section (`sft`).
+    assert main(["report", f"sft={half}", f"gold={gold}", "bootstrap=50", f"markdown={results}", "--output", str(out)]) == 0
+    assert main(["report", f"sft={half}", "bootstrp=50", "--output", str(tmp_path / "typo")]) == 2  # a misspelt key
     md = (out / "report.md").read_text()
     links = [line[line.index("(") + 1 : -1] for line in results.read_text().splitlines() if line.startswith("![")]
     assert links and all((results.parent / link).is_file() for link in links)  # plots found from RESULTS.md
-    assert "| crossner_ai |" in md and "half" in md and "gold" in md
+    assert "| crossner_ai |" in md and "sft" in md and "gold" in md
     assert "<table>" in (out / "report.html").read_text()
     from PIL import Image
 

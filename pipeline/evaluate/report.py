@@ -23,7 +23,7 @@ def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
         label, _, path = target.rpartition("=")
         folder = Path(path)
         if not (folder / "scores.json").exists():
-            raise FileNotFoundError(f"{folder} is not an `adelie eval` output (no scores.json)")
+            raise FileNotFoundError(f"{target!r}: {folder} is not an `adelie eval` output (no scores.json)")
         runs[label or folder.name].append(folder)
     return dict(runs)
 

@@ -75,4 +75,5 @@ def run(config: ReportConfig, args: argparse.Namespace) -> int:
 
 
 STAGE = Stage(name="report", help="compare evaluation runs in a report with plots", description=__doc__,
-              config=ReportConfig, run=run, targets="evaluation runs, as LABEL=PATH or PATH")
+              config=ReportConfig, run=run, targets="evaluation runs, as LABEL=PATH or PATH",
+              labelled_targets=True)
