@@ -41,6 +41,11 @@ class Stage:
     is a target (``adelie report sft=runs/eval/a``), not an unknown-key error."""
     add_arguments: Callable[[argparse.ArgumentParser], None] = field(default=lambda parser: None)
 
+    @property
+    def keys(self) -> set[str]:
+        """The stage's recipe keys: the fields of its config."""
+        return {f.name for f in fields(self.config)}
+
 
 def stages() -> dict[str, Stage]:
     """Every module of :mod:`pipeline.stages` with a ``STAGE``, in pipeline order."""
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in stage_parsers:
         # Flags may come after the key=value overrides (`adelie explain k=v --dry-run`): argparse only
         # intermixes optionals and positionals within one parser, so the stage's parser reads the rest.
-        words = key_options(argv[1:], stage_parsers[argv[0]], all_stages[argv[0]].config)
+        words = key_options(argv[1:], stage_parsers[argv[0]], all_stages[argv[0]].keys)
         args = stage_parsers[argv[0]].parse_intermixed_args(words)
         args.stage = argv[0]
     else:
@@ -116,24 +121,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def target_test(stage: Stage) -> Callable[[str], bool]:
     """Which command-line words are the stage's targets rather than ``key=value`` overrides."""
-    names = {f.name for f in fields(stage.config)}
+    keys = stage.keys
 
     def is_target(word: str) -> bool:
         if "=" not in word:
             return True
         key = word.split("=", 1)[0]
-        return stage.labelled_targets and "." not in key and key not in names
+        return stage.labelled_targets and "." not in key and key not in keys
 
     return is_target
 
 
-def key_options(words: list[str], parser: argparse.ArgumentParser, config: type) -> list[str]:
+def key_options(words: list[str], parser: argparse.ArgumentParser, keys: set[str]) -> list[str]:
     """``--max-new-tokens 64`` or ``--max-new-tokens=64`` for a key of the stage's config, rewritten as
     the override ``max_new_tokens=64``; every other word is left to the parser (which rejects what it
     does not know)."""
-    import dataclasses
-
-    keys = {f.name for f in dataclasses.fields(config)}
     out, rest = [], iter(words)
     for word in rest:
         option, has_value, value = word.partition("=")
