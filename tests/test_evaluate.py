@@ -128,3 +128,22 @@ def test_score_cli_and_report(evalsets, tmp_path):
         assert image.size[0] > 400 and image.size[1] > 200
         lo, hi = image.getextrema()
         assert hi - lo > 100  # not blank: bars and text on a white background
+
+
+def test_lineage_follows_a_model_path_inside_a_stage_folder(tmp_path, monkeypatch):
+    """`adelie eval --model runs/sft/<key>/model` still leads the report to the SFT run and its mix."""
+    from pipeline.evaluate.lineage import trace
+
+    def stage(name: str, key: str, **config) -> Path:
+        folder = tmp_path / "runs" / name / key
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps({"stage": name, "key": key, "config": config}))
+        return folder
+
+    stage("mix", "m1", instruct="runs/instruct/absent")
+    (stage("sft", "s1", data="runs/mix/m1", model="smollm2-135m") / "model").mkdir()
+    evaluation = stage("eval", "e1", model="runs/sft/s1/model", dtype="bfloat16")
+    monkeypatch.chdir(tmp_path)
+    assert [(f.stage, f.key) for f in trace(evaluation)] == [("eval", "e1"), ("sft", "s1"), ("mix", "m1")]
+    monkeypatch.chdir(tmp_path / "runs" / "sft")  # paths read relative to the runs folder instead
+    assert [f.stage for f in trace(evaluation)] == ["eval", "sft", "mix"]

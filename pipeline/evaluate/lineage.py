@@ -45,7 +45,8 @@ def trace(eval_folder: Path) -> list[StageFolder]:
     """The eval folder and every stage folder upstream of it, each once, nearest first.
 
     A recorded path is read as written (relative to where the run started) and, failing that,
-    relative to the runs folder holding the evaluation (``<runs>/eval/<key>``).
+    relative to the runs folder holding the evaluation (``<runs>/eval/<key>``). A path inside a stage
+    folder (``adelie eval --model runs/sft/<key>/model``) leads to that stage folder.
     """
     roots = [Path.cwd(), eval_folder.resolve().parent.parent.parent]
     start = read_stage(eval_folder)
@@ -57,14 +58,22 @@ def trace(eval_folder: Path) -> list[StageFolder]:
             if not isinstance(value, str) or not value:
                 continue
             for root in roots:
-                candidate = (root / value).resolve()
-                if candidate not in seen and (candidate / MANIFEST).is_file():
-                    seen.add(candidate)
-                    upstream = read_stage(candidate)
+                stage_root = _stage_folder_holding((root / value).resolve(), root.resolve())
+                if stage_root is None:
+                    continue
+                if stage_root not in seen:
+                    seen.add(stage_root)
+                    upstream = read_stage(stage_root)
                     if upstream:
                         queue.append(upstream)
-                    break
+                break
     return found
+
+
+def _stage_folder_holding(path: Path, root: Path) -> Path | None:
+    """``path`` if it has a manifest, else the nearest folder above it, below ``root``, that has one."""
+    above = [folder for folder in path.parents if root in folder.parents]
+    return next((folder for folder in (path, *above) if (folder / MANIFEST).is_file()), None)
 
 
 def of_stage(lineage: list[StageFolder], stage: str) -> list[StageFolder]:
