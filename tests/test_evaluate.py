@@ -107,9 +107,11 @@ def test_score_cli_and_report(evalsets, tmp_path):
 
     half = write_predictions(evalsets, tmp_path / "half", lambda r: gold_answer(r) if int(r.id.rsplit("/", 1)[-1]) % 2 else "NA")
     gold = write_predictions(evalsets, tmp_path / "gold", gold_answer)
+    general = {"benchmarks": {"arc_easy": {"score": 0.5, "n": 100, "metric": "acc", "stderr": {"acc": 0.05}},
+                              "bbh": {"score": 0.2, "n": 100, "metric": "exact_match"}}}  # no stderr: binomial
     for run, name in ((half, "half"), (gold, "gold")):
         (run / "scores.json").write_text(json.dumps({"ie": score_all(read_predictions([run / "predictions"]), 50),
-                                                      "model": name}))
+                                                      "model": name, "general": general if run == half else {}}))
     assert main(["score", str(half / "predictions"), "bootstrap=50"]) == 0
     results = tmp_path / "docs" / "RESULTS.md"
     out = tmp_path / "report"
@@ -120,6 +122,9 @@ def test_score_cli_and_report(evalsets, tmp_path):
     links = [line[line.index("(") + 1 : -1] for line in results.read_text().splitlines() if line.startswith("![")]
     assert links and all((results.parent / link).is_file() for link in links)  # plots found from RESULTS.md
     assert "| crossner_ai |" in md and "sft" in md and "gold" in md
+    # General accuracy with 95% half-widths: 1.96 x 5 points, 1.96 x 4, and 1.96 x sqrt(5² + 4²) / 2 for the mean.
+    assert "| arc_easy | 50.0 ± 9.8 | – |" in md and "| bbh | 20.0 ± 7.8 | – |" in md
+    assert "| **average** | **35.0 ± 6.3** | – |" in md
     assert "<table>" in (out / "report.html").read_text()
     from PIL import Image
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,24 +31,50 @@ def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
 
 def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0) -> dict:
     """Per label: pooled IE scores per dataset and per task family, and mean general-capability scores."""
-    table: dict = {"ie": {}, "families": {}, "general": {}, "seeds": {label: len(paths) for label, paths in runs.items()}}
+    table: dict = {"ie": {}, "families": {}, "general": {}, "general_se": {},
+                   "seeds": {label: len(paths) for label, paths in runs.items()}}
     for label, paths in runs.items():
         scored = score_all(read_predictions([p / "predictions" for p in paths]), bootstrap, seed, replicates=True)
         table["families"][label] = {(f["family"], f["setting"]): f for f in families(scored)}
         table["ie"][label] = {(s["dataset"], s["setting"]): {k: v for k, v in s.items() if k != "replicates"}
                               for s in scored}
-        general: dict[str, list[float]] = defaultdict(list)
+        general: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
         for path in paths:
             for task, value in _general_scores(path).items():
                 general[task].append(value)
-        table["general"][label] = {task: 100 * sum(v) / len(v) for task, v in general.items()}
+        table["general"][label] = {task: 100 * sum(s for s, _ in v) / len(v) for task, v in general.items()}
+        # The standard error of a mean over seeds, each seed's score an independent estimate.
+        table["general_se"][label] = {task: 100 * math.sqrt(sum(se**2 for _, se in v)) / len(v)
+                                      for task, v in general.items() if all(se is not None for _, se in v)}
     return table
 
 
-def _general_scores(path: Path) -> dict[str, float]:
-    """Benchmark → score (a fraction) from the ``general`` part of an eval's scores.json."""
+def _general_scores(path: Path) -> dict[str, tuple[float, float | None]]:
+    """Benchmark → (score, standard error), as fractions, from the ``general`` part of an eval's scores.json.
+
+    The standard error is lm-eval's where it computed one for the scored metric, else the binomial one
+    of an accuracy over the benchmark's n items (BBH's aggregate has none of its own).
+    """
     general = json.loads((path / "scores.json").read_text()).get("general") or {}
-    return {name: float(entry["score"]) for name, entry in general.get("benchmarks", {}).items()}
+    scores = {}
+    for name, entry in general.get("benchmarks", {}).items():
+        score, n = float(entry["score"]), int(entry.get("n") or 0)
+        se = (entry.get("stderr") or {}).get(entry.get("metric"))
+        if se is None and n:
+            se = math.sqrt(score * (1 - score) / n)
+        scores[name] = (score, se)
+    return scores
+
+
+def _general_average(table: dict, label: str, tasks: list[str]) -> tuple[float, float | None] | None:
+    """The mean over ``tasks`` of a label's general scores and its standard error; None if a task is missing."""
+    scores, errors = table["general"].get(label, {}), table["general_se"].get(label, {})
+    if any(task not in scores for task in tasks):
+        return None
+    mean = sum(scores[t] for t in tasks) / len(tasks)
+    if any(task not in errors for task in tasks):
+        return mean, None
+    return mean, math.sqrt(sum(errors[t] ** 2 for t in tasks)) / len(tasks)
 
 
 def plot_ie(table: dict, setting: str, path: Path) -> bool:
@@ -92,10 +119,11 @@ def plot_general(table: dict, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(tasks) + 2), 4))
     for i, label in enumerate(labels):
         xs = [j + (i - (len(labels) - 1) / 2) * width for j in range(len(tasks))]
-        ax.bar(xs, [table["general"][label].get(t, 0) for t in tasks], width, label=label)
+        errors = [1.96 * table["general_se"].get(label, {}).get(t, 0) for t in tasks]
+        ax.bar(xs, [table["general"][label].get(t, 0) for t in tasks], width, yerr=errors, capsize=2, label=label)
     ax.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("General capability (lm-eval, local tasks)")
+    ax.set_title("General capability (lm-eval, local tasks; 95% CI)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -129,17 +157,24 @@ def markdown(table: dict, plots: list[str], sections: list[str] = ()) -> str:
         lines += _family_table(table, setting, labels)
     tasks = sorted({t for scores in table["general"].values() for t in scores})
     if tasks:
-        lines += ["", "## General capability", "", "| task | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+        lines += ["", "## General capability", "", "Accuracy (%) ± the 95% half-width from each benchmark's "
+                  "standard error (lm-eval's, or binomial over its items); seeds are pooled as independent estimates.",
+                  "", "| task | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
         for task in tasks:
             lines.append(f"| {task} | " + " | ".join(
-                f"{table['general'][label][task]:.1f}" if task in table["general"].get(label, {}) else "–" for label in labels
+                _with_error(table["general"][label][task], table["general_se"][label].get(task), 1.96)
+                if task in table["general"].get(label, {}) else "–" for label in labels
             ) + " |")
+        averages = [_general_average(table, label, tasks) for label in labels]
         lines.append("| **average** | " + " | ".join(
-            f"**{sum(scores.values()) / len(scores):.1f}**" if len(scores := table["general"].get(label, {})) == len(tasks)
-            else "–" for label in labels
+            f"**{_with_error(*average, 1.96)}**" if average else "–" for average in averages
         ) + " |")
     lines += [""] + [f"![{p}]({p})" for p in plots] + list(sections)
     return "\n".join(lines) + "\n"
+
+
+def _with_error(value: float, se: float | None, scale: float) -> str:
+    return f"{value:.1f}" if se is None else f"{value:.1f} ± {scale * se:.1f}"
 
 
 def _family_table(table: dict, setting: str, labels: list[str]) -> list[str]:

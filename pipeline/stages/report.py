@@ -55,7 +55,7 @@ def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: 
     atomic_write_json(output / "report.json", {
         "ie": {label: list(rows.values()) for label, rows in table["ie"].items()},
         "families": {label: list(rows.values()) for label, rows in table["families"].items()},
-        "general": table["general"], "seeds": table["seeds"],
+        "general": table["general"], "general_se": table["general_se"], "seeds": table["seeds"],
     })
     return output
 
