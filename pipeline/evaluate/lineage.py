@@ -48,7 +48,7 @@ def trace(eval_folder: Path) -> list[StageFolder]:
     relative to the runs folder holding the evaluation (``<runs>/eval/<key>``). A path inside a stage
     folder (``adelie eval --model runs/sft/<key>/model``) leads to that stage folder.
     """
-    roots = [Path.cwd(), eval_folder.resolve().parent.parent.parent]
+    roots = [Path.cwd().resolve(), eval_folder.resolve().parent.parent.parent]
     start = read_stage(eval_folder)
     found, queue, seen = [], [start] if start else [], {eval_folder.resolve()}
     while queue:
@@ -58,7 +58,7 @@ def trace(eval_folder: Path) -> list[StageFolder]:
             if not isinstance(value, str) or not value:
                 continue
             for root in roots:
-                stage_root = _stage_folder_holding((root / value).resolve(), root.resolve())
+                stage_root = _stage_folder_holding((root / value).resolve(), root)
                 if stage_root is None:
                     continue
                 if stage_root not in seen:

@@ -16,6 +16,8 @@ from pathlib import Path
 from pipeline.evaluate.predict import read_predictions
 from pipeline.evaluate.score import CLOSED_IE, families, score_all
 
+Z95 = 1.96  # a standard error times this is the half-width of a normal 95% interval
+
 
 def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
     """``LABEL=PATH`` or ``PATH`` (labelled by its folder name) → label → eval output folders."""
@@ -42,11 +44,18 @@ def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0) -
         for path in paths:
             for task, value in _general_scores(path).items():
                 general[task].append(value)
-        table["general"][label] = {task: 100 * sum(s for s, _ in v) / len(v) for task, v in general.items()}
-        # The standard error of a mean over seeds, each seed's score an independent estimate.
-        table["general_se"][label] = {task: 100 * math.sqrt(sum(se**2 for _, se in v)) / len(v)
-                                      for task, v in general.items() if all(se is not None for _, se in v)}
+        pooled = {task: _mean_and_se(seeds) for task, seeds in general.items()}
+        table["general"][label] = {task: 100 * mean for task, (mean, _) in pooled.items()}
+        table["general_se"][label] = {task: 100 * se for task, (_, se) in pooled.items() if se is not None}
     return table
+
+
+def _mean_and_se(estimates: list[tuple[float, float | None]]) -> tuple[float, float | None]:
+    """The mean of independent (value, standard error) estimates and its standard error (None if one has none)."""
+    mean = sum(value for value, _ in estimates) / len(estimates)
+    if any(se is None for _, se in estimates):
+        return mean, None
+    return mean, math.sqrt(sum(se**2 for _, se in estimates)) / len(estimates)
 
 
 def _general_scores(path: Path) -> dict[str, tuple[float, float | None]]:
@@ -71,10 +80,7 @@ def _general_average(table: dict, label: str, tasks: list[str]) -> tuple[float, 
     scores, errors = table["general"].get(label, {}), table["general_se"].get(label, {})
     if any(task not in scores for task in tasks):
         return None
-    mean = sum(scores[t] for t in tasks) / len(tasks)
-    if any(task not in errors for task in tasks):
-        return mean, None
-    return mean, math.sqrt(sum(errors[t] ** 2 for t in tasks)) / len(tasks)
+    return _mean_and_se([(scores[task], errors.get(task)) for task in tasks])
 
 
 def plot_ie(table: dict, setting: str, path: Path) -> bool:
@@ -119,7 +125,7 @@ def plot_general(table: dict, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(tasks) + 2), 4))
     for i, label in enumerate(labels):
         xs = [j + (i - (len(labels) - 1) / 2) * width for j in range(len(tasks))]
-        errors = [1.96 * table["general_se"].get(label, {}).get(t, 0) for t in tasks]
+        errors = [Z95 * table["general_se"].get(label, {}).get(t, 0) for t in tasks]
         ax.bar(xs, [table["general"][label].get(t, 0) for t in tasks], width, yerr=errors, capsize=2, label=label)
     ax.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right")
     ax.set_ylabel("accuracy (%)")
@@ -162,19 +168,20 @@ def markdown(table: dict, plots: list[str], sections: list[str] = ()) -> str:
                   "", "| task | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
         for task in tasks:
             lines.append(f"| {task} | " + " | ".join(
-                _with_error(table["general"][label][task], table["general_se"][label].get(task), 1.96)
+                _with_error(table["general"][label][task], table["general_se"][label].get(task))
                 if task in table["general"].get(label, {}) else "–" for label in labels
             ) + " |")
         averages = [_general_average(table, label, tasks) for label in labels]
         lines.append("| **average** | " + " | ".join(
-            f"**{_with_error(*average, 1.96)}**" if average else "–" for average in averages
+            f"**{_with_error(*average)}**" if average else "–" for average in averages
         ) + " |")
     lines += [""] + [f"![{p}]({p})" for p in plots] + list(sections)
     return "\n".join(lines) + "\n"
 
 
-def _with_error(value: float, se: float | None, scale: float) -> str:
-    return f"{value:.1f}" if se is None else f"{value:.1f} ± {scale * se:.1f}"
+def _with_error(value: float, se: float | None) -> str:
+    """``value ± 95% half-width``, or the bare value where there is no standard error."""
+    return f"{value:.1f}" if se is None else f"{value:.1f} ± {Z95 * se:.1f}"
 
 
 def _family_table(table: dict, setting: str, labels: list[str]) -> list[str]:
