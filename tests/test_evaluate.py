@@ -116,8 +116,10 @@ def test_score_cli_and_report(evalsets, tmp_path):
     results = tmp_path / "docs" / "RESULTS.md"
     out = tmp_path / "report"
     # Labels are not keys of the report stage, even one named like a section (`sft`).
-    assert main(["report", f"sft={half}", f"gold={gold}", "bootstrap=50", f"markdown={results}", "--output", str(out)]) == 0
+    assert main(["report", f"sft={half}", f"gold={gold}", "bootstrap=50", f"markdown={results}", "--output", str(out),
+                 "compare=[gold-sft]"]) == 0
     assert main(["report", f"sft={half}", "bootstrp=50", "--output", str(tmp_path / "typo")]) == 2  # a misspelt key
+    assert main(["report", f"sft={half}", "compare=[sft-dpo]", "--output", str(tmp_path / "unknown")]) == 2
     md = (out / "report.md").read_text()
     links = [line[line.index("(") + 1 : -1] for line in results.read_text().splitlines() if line.startswith("![")]
     assert links and all((results.parent / link).is_file() for link in links)  # plots found from RESULTS.md
@@ -125,6 +127,13 @@ def test_score_cli_and_report(evalsets, tmp_path):
     # General accuracy with 95% half-widths: 1.96 x 5 points, 1.96 x 4, and 1.96 x sqrt(5² + 4²) / 2 for the mean.
     assert "| arc_easy | 50.0 ± 9.8 | – |" in md and "| bbh | 20.0 ± 7.8 | – |" in md
     assert "| **average** | **35.0 ± 6.3** | – |" in md
+    # Gold answers beat half-gold ones on closed IE by a margin whose interval excludes 0; no general scores for gold.
+    (difference,) = json.loads((out / "report.json").read_text())["differences"]
+    assert (difference["minuend"], difference["subtrahend"]) == ("gold", "sft") and "general" not in difference
+    for setting in ("zero_shot", "few_shot"):
+        delta, (lo, hi) = difference[setting]["delta"], difference[setting]["ci"]
+        assert 20 < lo <= delta <= hi < 100
+    assert "| gold − sft | +" in md
     assert "<table>" in (out / "report.html").read_text()
     from PIL import Image
 
@@ -133,6 +142,27 @@ def test_score_cli_and_report(evalsets, tmp_path):
         assert image.size[0] > 400 and image.size[1] > 200
         lo, hi = image.getextrema()
         assert hi - lo > 100  # not blank: bars and text on a white background
+
+
+def test_comparisons_name_two_labels_even_when_labels_hold_hyphens():
+    from pipeline.evaluate.report import parse_comparisons
+
+    labels = ["base", "sft", "sft-no-demos", "dpo"]
+    assert parse_comparisons([], labels) == [("sft", "base"), ("sft-no-demos", "base"), ("dpo", "base")]
+    assert parse_comparisons(["sft-sft-no-demos", "dpo-sft"], labels) == [("sft", "sft-no-demos"), ("dpo", "sft")]
+    with pytest.raises(ValueError, match="two of the labels"):
+        parse_comparisons(["dpo-ppo"], labels)
+
+
+def test_a_general_difference_uses_the_benchmarks_both_runs_have():
+    from pipeline.evaluate.report import differences
+
+    table = {"families": {"a": {}, "b": {}}, "general": {"a": {"arc": 50.0, "bbh": 20.0}, "b": {"arc": 40.0}},
+             "general_se": {"a": {"arc": 5.0, "bbh": 4.0}, "b": {"arc": 3.0}}}
+    (row,) = differences(table, [("a", "b")])
+    assert row["general"]["delta"] == pytest.approx(10.0)
+    assert row["general"]["half_width"] == pytest.approx(1.96 * (5**2 + 3**2) ** 0.5)
+    assert "zero_shot" not in row  # no IE scores, no IE difference
 
 
 def test_lineage_follows_a_model_path_inside_a_stage_folder(tmp_path, monkeypatch):

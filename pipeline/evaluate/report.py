@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.evaluate.predict import read_predictions
-from pipeline.evaluate.score import CLOSED_IE, families, score_all
+from pipeline.evaluate.score import CLOSED_IE, families, interval, score_all
 
 Z95 = 1.96  # a standard error times this is the half-width of a normal 95% interval
 
@@ -83,6 +83,66 @@ def _general_average(table: dict, label: str, tasks: list[str]) -> tuple[float, 
     return _mean_and_se([(scores[task], errors.get(task)) for task in tasks])
 
 
+def parse_comparisons(specs: list[str], labels: list[str]) -> list[tuple[str, str]]:
+    """``A-B`` → (A, B), split at the hyphen that leaves two known labels (labels may hold hyphens).
+
+    Without specs, every later label is compared with the first (the baseline).
+    """
+    if not specs:
+        return [(label, labels[0]) for label in labels[1:]]
+    pairs = []
+    for spec in specs:
+        splits = [(spec[:i], spec[i + 1:]) for i, c in enumerate(spec) if c == "-"]
+        found = [(a, b) for a, b in splits if a in labels and b in labels]
+        if len(found) != 1:
+            raise ValueError(f"comparison {spec!r}: expected MINUEND-SUBTRAHEND with two of the labels {labels}")
+        pairs.append(found[0])
+    return pairs
+
+
+def differences(table: dict, pairs: list[tuple[str, str]]) -> list[dict]:
+    """Per pair (A, B): A − B in closed-IE F1 per setting and in the general average, with 95% intervals.
+
+    The closed-IE interval takes the percentile interval of the differences of the two runs' bootstrap
+    resamples (paired when both score the same instances with the same seed, independent otherwise);
+    the general one, over the benchmarks both have, is 1.96 × the standard error of a difference of
+    independent means.
+    """
+    rows = []
+    for a, b in pairs:
+        row: dict = {"minuend": a, "subtrahend": b}
+        tasks = sorted(set(table["general"].get(a, {})) & set(table["general"].get(b, {})))
+        for setting in ("zero_shot", "few_shot"):
+            fa, fb = (table["families"][label].get((CLOSED_IE, setting)) for label in (a, b))
+            if fa and fb:
+                draws = min(len(fa["replicates"]), len(fb["replicates"]))
+                row[setting] = {"delta": fa["score"] - fb["score"],
+                                "ci": interval([fa["replicates"][i] - fb["replicates"][i] for i in range(draws)])}
+        if tasks:
+            ga, gb = _general_average(table, a, tasks), _general_average(table, b, tasks)
+            se = math.sqrt(ga[1] ** 2 + gb[1] ** 2) if ga[1] is not None and gb[1] is not None else None
+            row["general"] = {"delta": ga[0] - gb[0], "half_width": None if se is None else Z95 * se}
+        rows.append(row)
+    return rows
+
+
+def _comparison_table(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "## Differences", "", "A − B in points: closed-IE F1 (mean over its datasets) with the 95% bootstrap "
+             "interval of the difference, and the general-capability average ± its 95% half-width.", "",
+             "| A − B | closed IE, zero-shot | closed IE, few-shot | general average |", "|---|---|---|---|"]
+    for row in rows:
+        cells = []
+        for setting in ("zero_shot", "few_shot"):
+            d = row.get(setting)
+            cells.append(f"{d['delta']:+.1f} [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}]" if d else "–")
+        g = row.get("general")
+        cells.append("–" if not g else f"{g['delta']:+.1f}" + (f" ± {g['half_width']:.1f}" if g["half_width"] is not None else ""))
+        lines.append(f"| {row['minuend']} − {row['subtrahend']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def plot_ie(table: dict, setting: str, path: Path) -> bool:
     labels = list(table["ie"])
     datasets = sorted({d for scores in table["ie"].values() for d, s in scores if s == setting})
@@ -137,7 +197,7 @@ def plot_general(table: dict, path: Path) -> bool:
     return True
 
 
-def markdown(table: dict, plots: list[str], sections: list[str] = ()) -> str:
+def markdown(table: dict, plots: list[str], sections: list[str] = (), comparisons: list[dict] = ()) -> str:
     labels = list(table["ie"])
     lines = ["# adelie evaluation report", ""]
     lines.append("Runs: " + ", ".join(f"**{label}** ({n} run{'s' * (n > 1)})" for label, n in table["seeds"].items()))
@@ -175,6 +235,7 @@ def markdown(table: dict, plots: list[str], sections: list[str] = ()) -> str:
         lines.append("| **average** | " + " | ".join(
             f"**{_with_error(*average)}**" if average else "–" for average in averages
         ) + " |")
+    lines += _comparison_table(list(comparisons))
     lines += [""] + [f"![{p}]({p})" for p in plots] + list(sections)
     return "\n".join(lines) + "\n"
 

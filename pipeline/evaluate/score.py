@@ -129,7 +129,8 @@ def families(scored: list[dict]) -> list[dict]:
     """Per setting, each task family's mean score over its datasets, and all closed-IE datasets together.
 
     ``scored`` comes from :func:`score_all` with ``replicates=True``. The b-th resample of the family
-    mean averages the b-th resamples of its datasets, which are drawn independently per dataset.
+    mean averages the b-th resamples of its datasets, which are drawn independently per dataset; the
+    family's resamples are kept (``replicates``) for intervals of differences between runs.
     """
     members: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in scored:
@@ -142,5 +143,5 @@ def families(scored: list[dict]) -> list[dict]:
         means = [sum(r["replicates"][b] for r in rows) / len(rows) for b in range(draws)]
         out.append({"family": family, "setting": setting, "datasets": sorted(r["dataset"] for r in rows),
                     "instances": sum(r["instances"] for r in rows),
-                    "score": sum(r["score"] for r in rows) / len(rows), "ci": interval(means)})
+                    "score": sum(r["score"] for r in rows) / len(rows), "ci": interval(means), "replicates": means})
     return out

@@ -3,7 +3,7 @@
 Each RUN is an ``adelie eval`` output, optionally labelled (``base=runs/eval/a sft=runs/eval/b``);
 runs sharing a label (seeds) are pooled. Writes ``report.md``, ``report.html`` and PNG plots to
 ``--output`` (default ``runs/report``): held-out IE per dataset and per task family with bootstrap
-CIs, general capability, and, traced through the manifests behind each evaluated model, the SFT and
+CIs, general capability, the differences between runs (``compare=[sft-base,dpo-sft]``) and, traced through the manifests behind each evaluated model, the SFT and
 DPO training curves, the IEFeedback statistics (paper Table 8) and the commands and manifest hashes.
 """
 
@@ -19,7 +19,8 @@ from pipeline.artifacts import atomic_write_json, atomic_write_text, runs_dir
 from pipeline.cli import Stage
 from pipeline.config import help_field
 from pipeline.evaluate.lineage import feedback_section, plot_training, provenance_section, trace
-from pipeline.evaluate.report import collect, markdown, parse_runs, plot_general, plot_ie, to_html
+from pipeline.evaluate.report import (collect, differences, markdown, parse_comparisons, parse_runs, plot_general,
+                                     plot_ie, to_html)
 
 
 @dataclass
@@ -29,12 +30,16 @@ class ReportConfig:
     data_root: str | None = help_field(None, "Unused: predictions carry their gold records.")
     output: str | None = help_field(None, "Report folder (default runs/report).")
     markdown: str | None = help_field(None, "Also write the Markdown here (e.g. RESULTS.md), its plot links relative to it.")
+    compare: list[str] = help_field([], "Differences to tabulate, as A-B of two labels (e.g. [sft-base,dpo-sft]); "
+                                        "default: each label minus the first.")
 
 
 def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: int = 0,
-                 markdown_copy: Path | None = None) -> Path:
+                 markdown_copy: Path | None = None, compare: list[str] = ()) -> Path:
     runs = parse_runs(targets)
+    pairs = parse_comparisons(list(compare), list(runs))
     table = collect(runs, bootstrap, seed)
+    comparisons = differences(table, pairs)
     lineages = {label: [trace(path) for path in paths] for label, paths in runs.items()}
     output.mkdir(parents=True, exist_ok=True)
     plots = []
@@ -46,16 +51,18 @@ def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: 
     if plot_training(lineages, output / "training.png"):
         plots.append("training.png")
     sections = feedback_section(lineages) + provenance_section(lineages)
-    md = markdown(table, plots, sections)
+    md = markdown(table, plots, sections, comparisons)
     atomic_write_text(output / "report.md", md)
     if markdown_copy:
         links = [Path(os.path.relpath(output / p, markdown_copy.resolve().parent)).as_posix() for p in plots]
-        atomic_write_text(markdown_copy, markdown(table, links, sections))
+        atomic_write_text(markdown_copy, markdown(table, links, sections, comparisons))
     atomic_write_text(output / "report.html", to_html(md))
     atomic_write_json(output / "report.json", {
         "ie": {label: list(rows.values()) for label, rows in table["ie"].items()},
-        "families": {label: list(rows.values()) for label, rows in table["families"].items()},
+        "families": {label: [{k: v for k, v in row.items() if k != "replicates"} for row in rows.values()]
+                     for label, rows in table["families"].items()},
         "general": table["general"], "general_se": table["general_se"], "seeds": table["seeds"],
+        "differences": comparisons,
     })
     return output
 
@@ -66,7 +73,7 @@ def run(config: ReportConfig, args: argparse.Namespace) -> int:
         return 2
     try:
         out = write_report(args.targets, Path(config.output or runs_dir() / "report"), config.bootstrap, config.seed,
-                           Path(config.markdown) if config.markdown else None)
+                           Path(config.markdown) if config.markdown else None, config.compare)
     except (ValueError, FileNotFoundError) as exc:
         print(f"adelie report: {exc}", file=sys.stderr)
         return 2
