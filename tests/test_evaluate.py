@@ -115,15 +115,18 @@ def test_score_cli_and_report(evalsets, tmp_path):
     assert main(["score", str(half / "predictions"), "bootstrap=50"]) == 0
     results = tmp_path / "docs" / "RESULTS.md"
     out = tmp_path / "report"
+    notes = tmp_path / "notes.md"
+    notes.write_text("Gold answers against half of them.\n")
     # Labels are not keys of the report stage, even one named like a section (`sft`).
     assert main(["report", f"sft={half}", f"gold={gold}", "bootstrap=50", f"markdown={results}", "--output", str(out),
-                 "compare=[gold-sft]"]) == 0
+                 "compare=[gold-sft]", f"notes={notes}"]) == 0
     assert main(["report", f"sft={half}", "bootstrp=50", "--output", str(tmp_path / "typo")]) == 2  # a misspelt key
     assert main(["report", f"sft={half}", "compare=[sft-dpo]", "--output", str(tmp_path / "unknown")]) == 2
     md = (out / "report.md").read_text()
     links = [line[line.index("(") + 1 : -1] for line in results.read_text().splitlines() if line.startswith("![")]
     assert links and all((results.parent / link).is_file() for link in links)  # plots found from RESULTS.md
     assert "| crossner_ai |" in md and "sft" in md and "gold" in md
+    assert md.startswith("# adelie evaluation report\n\nGold answers against half of them.\n\nRuns:")
     # General accuracy with 95% half-widths: 1.96 x 5 points, 1.96 x 4, and 1.96 x sqrt(5² + 4²) / 2 for the mean.
     assert "| arc_easy | 50.0 ± 9.8 | – |" in md and "| bbh | 20.0 ± 7.8 | – |" in md
     assert "| **average** | **35.0 ± 6.3** | – |" in md

@@ -79,6 +79,7 @@ def test_kill_then_rerun_skips_finished_stages_and_a_knob_reruns_from_its_stage(
     assert (root / "report" / "report.html").exists() and "eval dpo" in out
     report = (root / "report" / "report.md").read_text()
     assert "## IEFeedback (paper Table 8)" in report and "| closed IE" in report.replace("**", "")
+    assert all(f"| {pair} |" in report for pair in ("sft − base", "dpo − base", "dpo − sft"))
     for stage in ("eval", "dpo", "feedback", "sample", "sft", "mix", "instruct"):
         assert f"| dpo | {stage} |" in report, stage  # the DPO model's lineage, traced through manifests
     assert "training.png" in report and (root / "report" / "training.png").stat().st_size > 10_000

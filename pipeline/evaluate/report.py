@@ -197,9 +197,10 @@ def plot_general(table: dict, path: Path) -> bool:
     return True
 
 
-def markdown(table: dict, plots: list[str], sections: list[str] = (), comparisons: list[dict] = ()) -> str:
+def markdown(table: dict, plots: list[str], sections: list[str] = (), comparisons: list[dict] = (),
+             notes: str = "") -> str:
     labels = list(table["ie"])
-    lines = ["# adelie evaluation report", ""]
+    lines = ["# adelie evaluation report", ""] + ([notes.strip(), ""] if notes.strip() else [])
     lines.append("Runs: " + ", ".join(f"**{label}** ({n} run{'s' * (n > 1)})" for label, n in table["seeds"].items()))
     for setting in ("zero_shot", "few_shot"):
         rows = sorted({d for scores in table["ie"].values() for d, s in scores if s == setting})

@@ -32,11 +32,13 @@ class ReportConfig:
     markdown: str | None = help_field(None, "Also write the Markdown here (e.g. RESULTS.md), its plot links relative to it.")
     compare: list[str] = help_field([], "Differences to tabulate, as A-B of two labels (e.g. [sft-base,dpo-sft]); "
                                         "default: each label minus the first.")
+    notes: str | None = help_field(None, "A Markdown file set under the title: the setting and the conclusions, in words.")
 
 
 def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: int = 0,
-                 markdown_copy: Path | None = None, compare: list[str] = ()) -> Path:
+                 markdown_copy: Path | None = None, compare: list[str] = (), notes: Path | None = None) -> Path:
     runs = parse_runs(targets)
+    text = notes.read_text() if notes else ""
     pairs = parse_comparisons(list(compare), list(runs))
     table = collect(runs, bootstrap, seed)
     comparisons = differences(table, pairs)
@@ -51,11 +53,11 @@ def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: 
     if plot_training(lineages, output / "training.png"):
         plots.append("training.png")
     sections = feedback_section(lineages) + provenance_section(lineages)
-    md = markdown(table, plots, sections, comparisons)
+    md = markdown(table, plots, sections, comparisons, text)
     atomic_write_text(output / "report.md", md)
     if markdown_copy:
         links = [Path(os.path.relpath(output / p, markdown_copy.resolve().parent)).as_posix() for p in plots]
-        atomic_write_text(markdown_copy, markdown(table, links, sections, comparisons))
+        atomic_write_text(markdown_copy, markdown(table, links, sections, comparisons, text))
     atomic_write_text(output / "report.html", to_html(md))
     atomic_write_json(output / "report.json", {
         "ie": {label: list(rows.values()) for label, rows in table["ie"].items()},
@@ -73,7 +75,8 @@ def run(config: ReportConfig, args: argparse.Namespace) -> int:
         return 2
     try:
         out = write_report(args.targets, Path(config.output or runs_dir() / "report"), config.bootstrap, config.seed,
-                           Path(config.markdown) if config.markdown else None, config.compare)
+                           Path(config.markdown) if config.markdown else None, config.compare,
+                           Path(config.notes) if config.notes else None)
     except (ValueError, FileNotFoundError) as exc:
         print(f"adelie report: {exc}", file=sys.stderr)
         return 2

@@ -150,7 +150,10 @@ def run_pipeline(p: Pipeline) -> list[Step]:
             lambda name=name: run_eval(p.config("eval", model=models[name], evalsets=str(instruct)), p.progress),
             _average_score,
         )
-    p.step("report", lambda: write_report([f"{n}={f}" for n, f in evals.items()], runs_dir() / "report"))
+    names = list(evals)  # every later model against each earlier one: sft-base, dpo-base, dpo-sft
+    compare = [f"{later}-{earlier}" for i, later in enumerate(names) for earlier in names[:i]]
+    p.step("report", lambda: write_report([f"{n}={f}" for n, f in evals.items()], runs_dir() / "report",
+                                          compare=compare))
     return p.steps
 
 
