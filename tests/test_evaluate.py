@@ -166,6 +166,9 @@ def test_a_general_difference_uses_the_benchmarks_both_runs_have():
     assert row["general"]["delta"] == pytest.approx(10.0)
     assert row["general"]["half_width"] == pytest.approx(1.96 * (5**2 + 3**2) ** 0.5)
     assert "zero_shot" not in row  # no IE scores, no IE difference
+    from pipeline.evaluate.report import _signed
+
+    assert [_signed(x) for x in (-0.04, -0.06, 4.94)] == ["+0.0", "-0.1", "+4.9"]  # no "-0.0" in the table
 
 
 def test_lineage_follows_a_model_path_inside_a_stage_folder(tmp_path, monkeypatch):

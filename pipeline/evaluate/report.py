@@ -136,11 +136,16 @@ def _comparison_table(rows: list[dict]) -> list[str]:
         cells = []
         for setting in ("zero_shot", "few_shot"):
             d = row.get(setting)
-            cells.append(f"{d['delta']:+.1f} [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}]" if d else "–")
+            cells.append(f"{_signed(d['delta'])} [{_signed(d['ci'][0])}, {_signed(d['ci'][1])}]" if d else "–")
         g = row.get("general")
-        cells.append("–" if not g else f"{g['delta']:+.1f}" + (f" ± {g['half_width']:.1f}" if g["half_width"] is not None else ""))
+        cells.append("–" if not g else _signed(g["delta"]) + (f" ± {g['half_width']:.1f}" if g["half_width"] is not None else ""))
         lines.append(f"| {row['minuend']} − {row['subtrahend']} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _signed(value: float) -> str:
+    """``+1.2`` / ``-1.2``, and ``+0.0`` for what rounds to zero (never ``-0.0``)."""
+    return f"{round(value, 1) + 0.0:+.1f}"
 
 
 def plot_ie(table: dict, setting: str, path: Path) -> bool:
