@@ -188,3 +188,10 @@ def test_lineage_follows_a_model_path_inside_a_stage_folder(tmp_path, monkeypatc
     assert [(f.stage, f.key) for f in trace(evaluation)] == [("eval", "e1"), ("sft", "s1"), ("mix", "m1")]
     monkeypatch.chdir(tmp_path / "runs" / "sft")  # paths read relative to the runs folder instead
     assert [f.stage for f in trace(evaluation)] == ["eval", "sft", "mix"]
+
+
+def test_the_running_mean_of_a_training_curve_averages_the_last_window_steps():
+    from pipeline.evaluate.lineage import running_mean
+
+    assert running_mean([1.0, 2.0, 3.0, 4.0, 5.0], 2) == [1.0, 1.5, 2.5, 3.5, 4.5]
+    assert running_mean([2.0, 4.0], 5) == [2.0, 3.0]  # shorter than the window: the mean so far

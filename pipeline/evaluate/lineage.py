@@ -91,6 +91,18 @@ def training_log(folder: StageFolder) -> list[dict]:
     return [by_step[s] for s in sorted(by_step)]
 
 
+SMOOTH_FROM = 30  # steps from which a curve is drawn as its running mean over the faint raw values
+
+
+def running_mean(values, window: int) -> list[float]:
+    """The mean of each value and the ``window - 1`` before it (fewer at the start)."""
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def plot_training(lineages: dict[str, list[list[StageFolder]]], path: Path) -> bool:
     """Loss per step of every SFT and DPO run behind the report's models, and DPO's reward margin."""
     curves: dict[str, dict[str, list[dict]]] = {"sft": {}, "dpo": {}}
@@ -113,9 +125,14 @@ def plot_training(lineages: dict[str, list[list[StageFolder]]], path: Path) -> b
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for ax, (stage, metric, title) in zip(axes[0], panels):
         for name, log in curves[stage].items():
-            points = [(e["step"], e[metric]) for e in log if metric in e]
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 30 else None,
-                    label=name)
+            steps, values = zip(*[(e["step"], e[metric]) for e in log if metric in e])
+            if len(values) < SMOOTH_FROM:
+                ax.plot(steps, values, marker=".", label=name)
+                continue
+            # Per-step losses of small batches mixing IE and general data swing by 2x: the trend is the running mean.
+            (raw,) = ax.plot(steps, values, alpha=0.25)
+            window = max(5, len(values) // 15)
+            ax.plot(steps, running_mean(values, window), color=raw.get_color(), label=f"{name}, mean of {window} steps")
         ax.set_title(title)
         ax.set_xlabel("optimizer step")
         ax.legend(fontsize=7)
