@@ -137,7 +137,8 @@ def test_score_cli_and_report(evalsets, tmp_path):
         delta, (lo, hi) = difference[setting]["delta"], difference[setting]["ci"]
         assert 20 < lo <= delta <= hi < 100
     assert "| gold − sft | +" in md
-    assert "<table>" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "<table>" in page and '<img src="ie_few_shot.png"' in page and "<strong>average</strong>" in page
     from PIL import Image
 
     for png in ("ie_zero_shot.png", "ie_few_shot.png"):

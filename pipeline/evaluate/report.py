@@ -7,7 +7,6 @@ together, so the bootstrap interval covers both instance and seed variation. Tas
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections import defaultdict
@@ -268,42 +267,11 @@ def _family_table(table: dict, setting: str, labels: list[str]) -> list[str]:
 
 
 def to_html(md: str) -> str:
-    """A small Markdown-to-HTML rendering for the report's own shapes: headings, tables, images, text."""
-    body, in_table = [], False
-    for line in md.splitlines():
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("-"):
-                continue
-            tag = "th" if not in_table else "td"
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-            body.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            body.append("</table>")
-            in_table = False
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("    "):
-            body.append(f"<pre>{html.escape(line.strip())}</pre>")
-        elif line.startswith("!["):
-            src = line[line.index("(") + 1 : -1]
-            body.append(f'<p><img src="{html.escape(src)}" alt="{html.escape(src)}"></p>')
-        elif line.strip():
-            body.append(f"<p>{_inline(line)}</p>")
-    if in_table:
-        body.append("</table>")
+    """The report's Markdown as a standalone HTML page (CommonMark with tables, by markdown-it)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(md)
     style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}" \
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}"
     return f"<!doctype html><html><head><meta charset='utf-8'><title>adelie report</title><style>{style}</style>" \
-           f"</head><body>{''.join(body)}</body></html>\n"
-
-
-def _inline(text: str) -> str:
-    escaped = html.escape(text)
-    while escaped.count("**") >= 2:
-        escaped = escaped.replace("**", "<b>", 1).replace("**", "</b>", 1)
-    return escaped
+           f"</head><body>{body}</body></html>\n"
