@@ -159,7 +159,7 @@ def test_comparisons_name_two_labels_even_when_labels_hold_hyphens():
 
 
 def test_a_general_difference_uses_the_benchmarks_both_runs_have():
-    from pipeline.evaluate.report import differences
+    from pipeline.evaluate.report import _signed, differences
 
     table = {"families": {"a": {}, "b": {}}, "general": {"a": {"arc": 50.0, "bbh": 20.0}, "b": {"arc": 40.0}},
              "general_se": {"a": {"arc": 5.0, "bbh": 4.0}, "b": {"arc": 3.0}}}
@@ -167,8 +167,6 @@ def test_a_general_difference_uses_the_benchmarks_both_runs_have():
     assert row["general"]["delta"] == pytest.approx(10.0)
     assert row["general"]["half_width"] == pytest.approx(1.96 * (5**2 + 3**2) ** 0.5)
     assert "zero_shot" not in row  # no IE scores, no IE difference
-    from pipeline.evaluate.report import _signed
-
     assert [_signed(x) for x in (-0.04, -0.06, 4.94)] == ["+0.0", "-0.1", "+4.9"]  # no "-0.0" in the table
 
 

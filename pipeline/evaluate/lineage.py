@@ -125,7 +125,10 @@ def plot_training(lineages: dict[str, list[list[StageFolder]]], path: Path) -> b
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for ax, (stage, metric, title) in zip(axes[0], panels):
         for name, log in curves[stage].items():
-            steps, values = zip(*[(e["step"], e[metric]) for e in log if metric in e])
+            points = [(e["step"], e[metric]) for e in log if metric in e]
+            if not points:  # e.g. an older DPO log without reward margins beside one that has them
+                continue
+            steps, values = zip(*points)
             if len(values) < SMOOTH_FROM:
                 ax.plot(steps, values, marker=".", label=name)
                 continue

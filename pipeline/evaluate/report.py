@@ -135,11 +135,16 @@ def _comparison_table(rows: list[dict]) -> list[str]:
         cells = []
         for setting in ("zero_shot", "few_shot"):
             d = row.get(setting)
-            cells.append(f"{_signed(d['delta'])} [{_signed(d['ci'][0])}, {_signed(d['ci'][1])}]" if d else "–")
+            cells.append(_with_interval(d["delta"], d["ci"], _signed) if d else "–")
         g = row.get("general")
         cells.append("–" if not g else _signed(g["delta"]) + (f" ± {g['half_width']:.1f}" if g["half_width"] is not None else ""))
         lines.append(f"| {row['minuend']} − {row['subtrahend']} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _with_interval(value: float, ci: list[float], number=lambda x: f"{x:.1f}") -> str:
+    """``value [low, high]``, each written by ``number``."""
+    return f"{number(value)} [{number(ci[0])}, {number(ci[1])}]"
 
 
 def _signed(value: float) -> str:
@@ -220,7 +225,7 @@ def markdown(table: dict, plots: list[str], sections: list[str] = (), comparison
                 if r:
                     metric = r["metric"]
                     averages[label].append(r["score"])
-                cells.append(f"{r['score']:.1f} [{r['ci'][0]:.1f}, {r['ci'][1]:.1f}]" if r else "–")
+                cells.append(_with_interval(r["score"], r["ci"]) if r else "–")
             lines.append(f"| {dataset} | {metric} | " + " | ".join(cells) + " |")
         lines.append("| **average** | | " + " | ".join(
             f"**{sum(averages[label]) / len(averages[label]):.1f}**" if averages[label] else "–" for label in labels
@@ -260,7 +265,7 @@ def _family_table(table: dict, setting: str, labels: list[str]) -> list[str]:
     for family in order:
         rows = [table["families"][label].get((family, setting)) for label in labels]
         size = next(len(r["datasets"]) for r in rows if r)
-        cells = [f"{r['score']:.1f} [{r['ci'][0]:.1f}, {r['ci'][1]:.1f}]" if r else "–" for r in rows]
+        cells = [_with_interval(r["score"], r["ci"]) if r else "–" for r in rows]
         name = f"**{family}**" if family == CLOSED_IE else family
         lines.append(f"| {name} | {size} | " + " | ".join(cells) + " |")
     return lines

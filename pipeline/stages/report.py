@@ -3,8 +3,9 @@
 Each RUN is an ``adelie eval`` output, optionally labelled (``base=runs/eval/a sft=runs/eval/b``);
 runs sharing a label (seeds) are pooled. Writes ``report.md``, ``report.html`` and PNG plots to
 ``--output`` (default ``runs/report``): held-out IE per dataset and per task family with bootstrap
-CIs, general capability, the differences between runs (``compare=[sft-base,dpo-sft]``) and, traced through the manifests behind each evaluated model, the SFT and
-DPO training curves, the IEFeedback statistics (paper Table 8) and the commands and manifest hashes.
+CIs, general capability, the differences between runs (``compare=[sft-base,dpo-sft]``) and, traced
+through the manifests behind each evaluated model, the SFT and DPO training curves, the IEFeedback
+statistics (paper Table 8) and the commands and manifest hashes.
 """
 
 from __future__ import annotations
