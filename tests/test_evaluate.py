@@ -148,6 +148,27 @@ def test_score_cli_and_report(evalsets, tmp_path):
         assert hi - lo > 100  # not blank: bars and text on a white background
 
 
+def test_seeds_of_one_label_are_pooled_and_listed_with_their_spread(evalsets, tmp_path):
+    from pipeline.evaluate.report import collect, markdown
+
+    runs = []
+    for name, answer in (("gold", gold_answer), ("none", lambda r: "NA")):
+        run = write_predictions(evalsets, tmp_path / name, answer)
+        general = {"benchmarks": {"arc_easy": {"score": 0.6 if name == "gold" else 0.4, "n": 100, "metric": "acc"}}}
+        (run / "scores.json").write_text(json.dumps({"general": general}))
+        runs.append(run)
+    table = collect({"sft": runs}, bootstrap=20, names={runs[0]: "seed 0", runs[1]: "seed 1"})
+    gold, none = table["runs"]["sft"]
+    assert (gold["name"], none["name"]) == ("seed 0", "seed 1")
+    assert gold["few_shot"] > 90 and none["few_shot"] < gold["few_shot"] and (gold["general"], none["general"]) == (60, 40)
+    pooled = table["families"]["sft"][("closed IE", "few_shot")]["score"]
+    assert none["few_shot"] < pooled < gold["few_shot"]  # the pooled score lies between the seeds'
+    md = markdown(table, [])
+    assert f"| sft | seed 0 | {gold['zero_shot']:.1f} | {gold['few_shot']:.1f} | 60.0 |" in md
+    spread = (gold["few_shot"] - none["few_shot"]) / 2**0.5  # the sample sd of two values
+    assert f"| **{(gold['few_shot'] + none['few_shot']) / 2:.1f} ± {spread:.1f}** | **50.0 ± 14.1** |" in md
+
+
 def test_comparisons_name_two_labels_even_when_labels_hold_hyphens():
     from pipeline.evaluate.report import parse_comparisons
 

@@ -80,6 +80,13 @@ def of_stage(lineage: list[StageFolder], stage: str) -> list[StageFolder]:
     return [f for f in lineage if f.stage == stage]
 
 
+def run_name(lineage: list[StageFolder]) -> str:
+    """An evaluation's key and the seed of the training behind it: ``<key> (seed 1)``."""
+    trained = [f for f in lineage if f.stage in ("sft", "dpo")]
+    seed = trained[0].manifest.get("config", {}).get("seed") if trained else None
+    return lineage[0].key if seed is None else f"{lineage[0].key} (seed {seed})"
+
+
 def training_log(folder: StageFolder) -> list[dict]:
     """The logged optimizer steps of a training folder (the last attempt's, where a run resumed)."""
     path = folder.path / "train_log.jsonl"

@@ -1,14 +1,17 @@
 """The evaluation report: Markdown and HTML with plots, comparing labelled runs (base / SFT / DPO...).
 
 Runs given the same label (several seeds of one recipe) are pooled: their predictions are scored
-together, so the bootstrap interval covers both instance and seed variation. Task families (NER, RC,
-..., all closed IE) average their datasets' scores (:func:`pipeline.evaluate.score.families`).
+together, so the bootstrap interval covers both instance and seed variation; each such run is also
+scored alone for the *Seeds* table (mean ± standard deviation over seeds, as papers report). Task
+families (NER, RC, ..., all closed IE) average their datasets' scores
+(:func:`pipeline.evaluate.score.families`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,11 +33,18 @@ def parse_runs(targets: list[str]) -> dict[str, list[Path]]:
     return dict(runs)
 
 
-def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0) -> dict:
-    """Per label: pooled IE scores per dataset and per task family, and mean general-capability scores."""
-    table: dict = {"ie": {}, "families": {}, "general": {}, "general_se": {},
+def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0,
+            names: dict[Path, str] | None = None) -> dict:
+    """Per label: pooled IE scores per dataset and per task family, and mean general-capability scores.
+
+    A label with several runs also gets each run's summary (:func:`_run_summary`) under ``runs``,
+    named by ``names`` (default: the folder's name).
+    """
+    table: dict = {"ie": {}, "families": {}, "general": {}, "general_se": {}, "runs": {},
                    "seeds": {label: len(paths) for label, paths in runs.items()}}
     for label, paths in runs.items():
+        if len(paths) > 1:
+            table["runs"][label] = [_run_summary(path, (names or {}).get(path, path.name)) for path in paths]
         scored = score_all(read_predictions([p / "predictions" for p in paths]), bootstrap, seed, replicates=True)
         table["families"][label] = {(f["family"], f["setting"]): f for f in families(scored)}
         table["ie"][label] = {(s["dataset"], s["setting"]): {k: v for k, v in s.items() if k != "replicates"}
@@ -47,6 +57,19 @@ def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0) -
         table["general"][label] = {task: 100 * mean for task, (mean, _) in pooled.items()}
         table["general_se"][label] = {task: 100 * se for task, (_, se) in pooled.items() if se is not None}
     return table
+
+
+def _run_summary(path: Path, name: str) -> dict:
+    """One run scored alone: its closed-IE F1 per setting and its general-capability average."""
+    summary: dict = {"name": name}
+    scored = score_all(read_predictions([path / "predictions"]), bootstrap=0, replicates=True)
+    for family in families(scored):
+        if family["family"] == CLOSED_IE:
+            summary[family["setting"]] = family["score"]
+    general = _general_scores(path)
+    if general:
+        summary["general"] = 100 * sum(score for score, _ in general.values()) / len(general)
+    return summary
 
 
 def _mean_and_se(estimates: list[tuple[float, float | None]]) -> tuple[float, float | None]:
@@ -139,6 +162,29 @@ def _comparison_table(rows: list[dict]) -> list[str]:
         g = row.get("general")
         cells.append("–" if not g else _signed(g["delta"]) + (f" ± {g['half_width']:.1f}" if g["half_width"] is not None else ""))
         lines.append(f"| {row['minuend']} − {row['subtrahend']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+SUMMARY_COLUMNS = {"zero_shot": "closed IE, zero-shot", "few_shot": "closed IE, few-shot", "general": "general average"}
+
+
+def _seeds_table(runs: dict[str, list[dict]]) -> list[str]:
+    """Each run of a several-run label, then the runs' mean ± sample standard deviation."""
+    if not runs:
+        return []
+    lines = ["", "## Seeds", "", "Each run of a label scored alone (closed-IE F1 as the mean over its datasets; the "
+             "general-capability average in %), then the mean ± standard deviation over the runs: the spread due to "
+             "the training seed.", "", "| label | run | " + " | ".join(SUMMARY_COLUMNS.values()) + " |",
+             "|---|---|---|---|---|"]
+    for label, summaries in runs.items():
+        for run in summaries:
+            lines.append(f"| {label} | {run['name']} | "
+                         + " | ".join(f"{run[k]:.1f}" if k in run else "–" for k in SUMMARY_COLUMNS) + " |")
+        cells = []
+        for key in SUMMARY_COLUMNS:
+            values = [run[key] for run in summaries if key in run]
+            cells.append(f"**{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}**" if len(values) > 1 else "–")
+        lines.append(f"| {label} | mean ± sd | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -246,6 +292,7 @@ def markdown(table: dict, plots: list[str], sections: list[str] = (), comparison
             f"**{_with_error(*average)}**" if average else "–" for average in averages
         ) + " |")
     lines += _comparison_table(list(comparisons))
+    lines += _seeds_table(table.get("runs", {}))
     lines += [""] + [f"![{p}]({p})" for p in plots] + list(sections)
     return "\n".join(lines) + "\n"
 

@@ -3,9 +3,10 @@
 Each RUN is an ``adelie eval`` output, optionally labelled (``base=runs/eval/a sft=runs/eval/b``);
 runs sharing a label (seeds) are pooled. Writes ``report.md``, ``report.html`` and PNG plots to
 ``--output`` (default ``runs/report``): held-out IE per dataset and per task family with bootstrap
-CIs, general capability, the differences between runs (``compare=[sft-base,dpo-sft]``) and, traced
-through the manifests behind each evaluated model, the SFT and DPO training curves, the IEFeedback
-statistics (paper Table 8) and the commands and manifest hashes.
+CIs, general capability, the differences between runs (``compare=[sft-base,dpo-sft]``), each seed's
+scores with their mean ± standard deviation and, traced through the manifests behind each evaluated
+model, the SFT and DPO training curves, the IEFeedback statistics (paper Table 8) and the commands
+and manifest hashes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from pipeline.artifacts import atomic_write_json, atomic_write_text, runs_dir
 from pipeline.cli import Stage
 from pipeline.config import help_field
-from pipeline.evaluate.lineage import feedback_section, plot_training, provenance_section, trace
+from pipeline.evaluate.lineage import feedback_section, plot_training, provenance_section, run_name, trace
 from pipeline.evaluate.report import (collect, differences, markdown, parse_comparisons, parse_runs, plot_general,
                                      plot_ie, to_html)
 
@@ -41,9 +42,11 @@ def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: 
     runs = parse_runs(targets)
     text = notes.read_text() if notes else ""
     pairs = parse_comparisons(list(compare), list(runs))
-    table = collect(runs, bootstrap, seed)
-    comparisons = differences(table, pairs)
     lineages = {label: [trace(path) for path in paths] for label, paths in runs.items()}
+    names = {path: run_name(lineage) for label, paths in runs.items() for path, lineage in zip(paths, lineages[label])
+             if lineage}
+    table = collect(runs, bootstrap, seed, names)
+    comparisons = differences(table, pairs)
     output.mkdir(parents=True, exist_ok=True)
     plots = []
     for setting in ("zero_shot", "few_shot"):
@@ -65,7 +68,7 @@ def write_report(targets: list[str], output: Path, bootstrap: int = 1000, seed: 
         "families": {label: [{k: v for k, v in row.items() if k != "replicates"} for row in rows.values()]
                      for label, rows in table["families"].items()},
         "general": table["general"], "general_se": table["general_se"], "seeds": table["seeds"],
-        "differences": comparisons,
+        "runs": table["runs"], "differences": comparisons,
     })
     return output
 
