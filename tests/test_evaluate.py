@@ -169,6 +169,24 @@ def test_seeds_of_one_label_are_pooled_and_listed_with_their_spread(evalsets, tm
     assert f"| **{(gold['few_shot'] + none['few_shot']) / 2:.1f} ± {spread:.1f}** | **50.0 ± 14.1** |" in md
 
 
+def test_pooling_copies_of_a_run_does_not_narrow_its_interval(evalsets, tmp_path):
+    """The bootstrap draws instances, each with all its runs' answers: two identical seeds are one seed's evidence."""
+    from pipeline.evaluate.report import collect
+
+    def half(record):
+        return gold_answer(record) if int(record.id.rsplit("/", 1)[-1]) % 2 else "NA"
+
+    copies = [write_predictions(evalsets, tmp_path / name, half) for name in ("a", "b")]
+    for copy in copies:
+        (copy / "scores.json").write_text("{}")
+    table = collect({"one": copies[:1], "two": copies}, bootstrap=50)
+    for key, one in table["ie"]["one"].items():
+        two = table["ie"]["two"][key]
+        assert two["instances"] == 2 * one["instances"]
+        assert two["score"] == pytest.approx(one["score"]) and two["ci"] == pytest.approx(one["ci"])
+    assert 0 < table["ie"]["one"][("crossner_ai", "few_shot")]["ci"][0] < table["ie"]["one"][("crossner_ai", "few_shot")]["ci"][1]
+
+
 def test_comparisons_name_two_labels_even_when_labels_hold_hyphens():
     from pipeline.evaluate.report import parse_comparisons
 

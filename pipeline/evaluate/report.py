@@ -1,7 +1,7 @@
 """The evaluation report: Markdown and HTML with plots, comparing labelled runs (base / SFT / DPO...).
 
 Runs given the same label (several seeds of one recipe) are pooled: their predictions are scored
-together, so the bootstrap interval covers both instance and seed variation; each such run is also
+together, the bootstrap drawing each instance with all of its runs' answers; each such run is also
 scored alone for the *Seeds* table (mean ± standard deviation over seeds, as papers report). Task
 families (NER, RC, ..., all closed IE) average their datasets' scores
 (:func:`pipeline.evaluate.score.families`).

@@ -4,7 +4,8 @@ One headline metric per held-out dataset, in percent: micro F1 (normalised exact
 IE, CaRB F1 for open IE (one confidence per tuple, so the optimal-F1 point is the only point), header
 soft-match F1 for on-demand IE (content ROUGE-L beside it). Intervals resample instances with a fixed
 seed (percentile bootstrap, 95%); closed IE and on-demand IE resample per-instance counts, CaRB is
-recomputed on each resample. A task family's score (NER, RC, ..., and all closed IE) is the mean of
+recomputed on each resample. Where several runs (seeds) are pooled, an instance is drawn with all of
+its runs' answers. A task family's score (NER, RC, ..., and all closed IE) is the mean of
 its datasets' scores; its interval pairs the datasets' resamples (a stratified bootstrap of the mean).
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pipeline.records import Record, Task
 
 BOOTSTRAP = 1000
+Resampler = Callable[[list], list]
 CLOSED = {Task.NER, Task.RC, Task.RE, Task.ED, Task.EAE, Task.EE, Task.ERE}
 
 
@@ -34,19 +36,20 @@ def score_group(rows: list[dict], bootstrap: int = BOOTSTRAP, seed: int = 0) -> 
     records = [Record.model_validate(r["record"]) for r in rows]
     answers = [r["prediction"] for r in rows]
     rng = random.Random(f"{seed}/{rows[0]['dataset']}/{rows[0]['setting']}")  # independent draws per dataset
+    draw = _instance_resampler([r["id"] for r in rows], rng)
     if task in CLOSED:
-        result = _closed(task, answers, records, bootstrap, rng)
+        result = _closed(task, answers, records, bootstrap, draw)
     elif task is Task.OPENIE:
-        result = _openie(answers, records, bootstrap, rng)
+        result = _openie(answers, records, bootstrap, draw)
     elif task is Task.ONDEMAND:
-        result = _ondemand(answers, records, bootstrap, rng)
+        result = _ondemand(answers, records, bootstrap, draw)
     else:
         raise ValueError(f"no held-out scorer for task {task.value}")
     return {"dataset": rows[0]["dataset"], "setting": rows[0]["setting"], "task": task.value,
             "instances": len(rows), **result}
 
 
-def _closed(task: Task, answers, records, bootstrap: int, rng: random.Random) -> dict:
+def _closed(task: Task, answers, records, bootstrap: int, draw: Resampler) -> dict:
     from eval.scorers.closed_ie import score_record, sum_scores
 
     per_record = [score_record(task, a, r) for a, r in zip(answers, records)]
@@ -58,11 +61,11 @@ def _closed(task: Task, answers, records, bootstrap: int, rng: random.Random) ->
         tp, pred, gold = (sum(getattr(c, k) for c in counts) for k in ("tp", "pred", "gold"))
         return 2 * tp / (pred + gold) if pred + gold else 0.0
 
-    return {"score": 100 * total.normalised[main].f1, **_bootstrap(per_record, f1, bootstrap, rng),
+    return {"score": 100 * total.normalised[main].f1, **_bootstrap(per_record, f1, bootstrap, draw),
             "metric": f"{main} F1", "details": total.as_dict()}
 
 
-def _openie(answers, records, bootstrap: int, rng: random.Random) -> dict:
+def _openie(answers, records, bootstrap: int, draw: Resampler) -> dict:
     from eval.scorers.carb import score_openie
 
     from pipeline.tasks import plugin
@@ -76,11 +79,11 @@ def _openie(answers, records, bootstrap: int, rng: random.Random) -> dict:
         return score_openie([t for t, _ in sample], [r for _, r in sample]).f1
 
     # CaRB's matching is recomputed per resample (answers are parsed once): fewer resamples keep it to seconds.
-    return {"score": 100 * result.f1, **_bootstrap(pairs, f1, min(bootstrap, 200), rng), "metric": "CaRB F1",
+    return {"score": 100 * result.f1, **_bootstrap(pairs, f1, min(bootstrap, 200), draw), "metric": "CaRB F1",
             "details": result.as_dict()}
 
 
-def _ondemand(answers, records, bootstrap: int, rng: random.Random) -> dict:
+def _ondemand(answers, records, bootstrap: int, draw: Resampler) -> dict:
     from eval.scorers.ondemand import gold_answer, header_cells, header_soft_score, load_header_model, score_ondemand
 
     model = load_header_model()
@@ -94,15 +97,32 @@ def _ondemand(answers, records, bootstrap: int, rng: random.Random) -> dict:
         p, r = (p_hits / p_cells if p_cells else 0.0), (g_hits / g_cells if g_cells else 0.0)
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    return {"score": 100 * total.header.f1, **_bootstrap(per, f1, bootstrap, rng), "metric": "header F1",
+    return {"score": 100 * total.header.f1, **_bootstrap(per, f1, bootstrap, draw), "metric": "header F1",
             "details": total.as_dict()}
 
 
-def _bootstrap(items: list, statistic, bootstrap: int, rng: random.Random) -> dict:
+def _bootstrap(items: list, statistic, bootstrap: int, draw: Resampler) -> dict:
     """The statistic (in %) on ``bootstrap`` resamples of the items, in drawing order, and their 95% interval."""
-    n = len(items)
-    replicates = [100 * statistic([items[rng.randrange(n)] for _ in range(n)]) for _ in range(bootstrap)] if n else []
+    replicates = [100 * statistic(draw(items)) for _ in range(bootstrap)] if items else []
     return {"ci": interval(replicates), "replicates": replicates}
+
+
+def _instance_resampler(ids: list[str], rng: random.Random) -> Resampler:
+    """Draws one bootstrap resample of a group's items (aligned with ``ids``): instances with replacement.
+
+    An instance answered by several pooled runs is drawn with all of its answers, so pooling seeds
+    does not pass for more instances. With one answer per instance the draws are the plain
+    bootstrap's, and two labels scoring the same instances draw the same instances (paired).
+    """
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, instance in enumerate(ids):
+        positions[instance].append(i)
+    clusters = list(positions.values())
+
+    def draw(items: list) -> list:
+        return [items[i] for _ in range(len(clusters)) for i in clusters[rng.randrange(len(clusters))]]
+
+    return draw
 
 
 def interval(replicates: list[float]) -> list[float]:
