@@ -113,13 +113,16 @@ def running_mean(values, window: int) -> list[float]:
 def plot_training(lineages: dict[str, list[list[StageFolder]]], path: Path) -> bool:
     """Loss per step of every SFT and DPO run behind the report's models, and DPO's reward margin."""
     curves: dict[str, dict[str, list[dict]]] = {"sft": {}, "dpo": {}}
-    for runs in lineages.values():
+    drawn: set[Path] = set()  # an SFT run behind both the sft and the dpo label is drawn once, for the first
+    for label, runs in lineages.items():
         for lineage in runs:
             for stage in curves:
                 for folder in of_stage(lineage, stage):
                     log = training_log(folder)
-                    if log:
-                        curves[stage][f"{stage} {folder.key[:8]} (seed {folder.manifest.get('seed', '?')})"] = log
+                    if log and folder.path not in drawn:
+                        drawn.add(folder.path)
+                        seed = folder.manifest.get("seed", "?")
+                        curves[stage][f"{label}: {stage} {folder.key[:8]} (seed {seed})"] = log
     panels = [("sft", "loss", "SFT loss"), ("dpo", "loss", "DPO loss"), ("dpo", "rewards/margins", "DPO reward margin")]
     panels = [p for p in panels if any(p[1] in e for log in curves[p[0]].values() for e in log)]
     if not panels:
