@@ -28,6 +28,11 @@ class StageFolder:
         return str(self.manifest.get("key", self.path.name))
 
     @property
+    def seed(self):
+        """The recipe's seed this stage ran with (None where its config has none)."""
+        return self.manifest.get("config", {}).get("seed")
+
+    @property
     def manifest_sha256(self) -> str:
         return hashlib.sha256((self.path / MANIFEST).read_bytes()).hexdigest()
 
@@ -83,7 +88,7 @@ def of_stage(lineage: list[StageFolder], stage: str) -> list[StageFolder]:
 def run_name(lineage: list[StageFolder]) -> str:
     """An evaluation's key and the seed of the training behind it: ``<key> (seed 1)``."""
     trained = [f for f in lineage if f.stage in ("sft", "dpo")]
-    seed = trained[0].manifest.get("config", {}).get("seed") if trained else None
+    seed = trained[0].seed if trained else None
     return lineage[0].key if seed is None else f"{lineage[0].key} (seed {seed})"
 
 
@@ -121,8 +126,7 @@ def plot_training(lineages: dict[str, list[list[StageFolder]]], path: Path) -> b
                     log = training_log(folder)
                     if log and folder.path not in drawn:
                         drawn.add(folder.path)
-                        seed = folder.manifest.get("seed", "?")
-                        curves[stage][f"{label}: {stage} {folder.key[:8]} (seed {seed})"] = log
+                        curves[stage][f"{label}: {stage} {folder.key[:8]} (seed {folder.seed})"] = log
     panels = [("sft", "loss", "SFT loss"), ("dpo", "loss", "DPO loss"), ("dpo", "rewards/margins", "DPO reward margin")]
     panels = [p for p in panels if any(p[1] in e for log in curves[p[0]].values() for e in log)]
     if not panels:
@@ -167,7 +171,7 @@ def feedback_section(lineages: dict[str, list[list[StageFolder]]]) -> list[str]:
                 if folder.path in shown or not stats.is_file():
                     continue
                 shown.add(folder.path)
-                lines += ["", f"### IEFeedback `{folder.key}` (seed {folder.manifest.get('config', {}).get('seed', '?')})",
+                lines += ["", f"### IEFeedback `{folder.key}` (seed {folder.seed})",
                           "", table8(json.loads(stats.read_text()))]
     return ["", "## IEFeedback (paper Table 8)", *lines] if lines else []
 
