@@ -16,7 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.evaluate.predict import read_predictions
-from pipeline.evaluate.score import CLOSED_IE, families, interval, score_all
+from pipeline.evaluate.score import CLOSED, CLOSED_IE, families, interval, score_all
+from pipeline.records import Task
 
 Z95 = 1.96  # a standard error times this is the half-width of a normal 95% interval
 
@@ -43,15 +44,17 @@ def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0,
     table: dict = {"ie": {}, "families": {}, "general": {}, "general_se": {}, "runs": {},
                    "seeds": {label: len(paths) for label, paths in runs.items()}}
     for label, paths in runs.items():
+        benchmarks = {path: _general_scores(path) for path in paths}
         if len(paths) > 1:
-            table["runs"][label] = [_run_summary(path, (names or {}).get(path, path.name)) for path in paths]
+            table["runs"][label] = [_run_summary(path, (names or {}).get(path, path.name), benchmarks[path])
+                                    for path in paths]
         scored = score_all(read_predictions([p / "predictions" for p in paths]), bootstrap, seed, replicates=True)
         table["families"][label] = {(f["family"], f["setting"]): f for f in families(scored)}
         table["ie"][label] = {(s["dataset"], s["setting"]): {k: v for k, v in s.items() if k != "replicates"}
                               for s in scored}
         general: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
         for path in paths:
-            for task, value in _general_scores(path).items():
+            for task, value in benchmarks[path].items():
                 general[task].append(value)
         pooled = {task: _mean_and_se(seeds) for task, seeds in general.items()}
         table["general"][label] = {task: 100 * mean for task, (mean, _) in pooled.items()}
@@ -59,14 +62,14 @@ def collect(runs: dict[str, list[Path]], bootstrap: int = 1000, seed: int = 0,
     return table
 
 
-def _run_summary(path: Path, name: str) -> dict:
-    """One run scored alone: its closed-IE F1 per setting and its general-capability average."""
+def _run_summary(path: Path, name: str, general: dict[str, tuple[float, float | None]]) -> dict:
+    """One run scored alone: its closed-IE F1 per setting and the average of its ``general`` scores."""
     summary: dict = {"name": name}
-    scored = score_all(read_predictions([path / "predictions"]), bootstrap=0, replicates=True)
-    for family in families(scored):
+    # Only closed IE is summarised: open and on-demand IE (CaRB's matching, the header model) are not scored.
+    closed = (row for row in read_predictions([path / "predictions"]) if Task(row["task"]) in CLOSED)
+    for family in families(score_all(closed, bootstrap=0, replicates=True)):
         if family["family"] == CLOSED_IE:
             summary[family["setting"]] = family["score"]
-    general = _general_scores(path)
     if general:
         summary["general"] = 100 * sum(score for score, _ in general.values()) / len(general)
     return summary
@@ -175,7 +178,7 @@ def _seeds_table(runs: dict[str, list[dict]]) -> list[str]:
     lines = ["", "## Seeds", "", "Each run of a label scored alone (closed-IE F1 as the mean over its datasets; the "
              "general-capability average in %), then the mean ± standard deviation over the runs: the spread due to "
              "the training seed.", "", "| label | run | " + " | ".join(SUMMARY_COLUMNS.values()) + " |",
-             "|---|---|---|---|---|"]
+             "|---|---|" + "---|" * len(SUMMARY_COLUMNS)]
     for label, summaries in runs.items():
         for run in summaries:
             lines.append(f"| {label} | {run['name']} | "
@@ -292,7 +295,7 @@ def markdown(table: dict, plots: list[str], sections: list[str] = (), comparison
             f"**{_with_error(*average)}**" if average else "–" for average in averages
         ) + " |")
     lines += _comparison_table(list(comparisons))
-    lines += _seeds_table(table.get("runs", {}))
+    lines += _seeds_table(table["runs"])
     lines += [""] + [f"![{p}]({p})" for p in plots] + list(sections)
     return "\n".join(lines) + "\n"
 
